@@ -1,0 +1,65 @@
+"""The ``mudmap`` command: argument parsing and dispatch to the topic modules."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from mudmap_tui import __version__
+from mudmap_tui.errors import MudmapError
+
+# Each topic module adds its subcommands with register(subparsers) and sets
+# ``func`` (args -> exit status) on every leaf parser.
+TOPIC_MODULES = ("device", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mudmap",
+        description="Run a fleet of Linux network devices over SSH.",
+    )
+    parser.add_argument("--version", action="version", version=f"mudmap {__version__}")
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="inventory database file (default: $MUDMAP_DB, else the user data directory)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the demo lab's inventory instead of your own",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in TOPIC_MODULES:
+        module = __import__(f"mudmap_tui.cli.{name}", fromlist=["register"])
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        from mudmap_tui.cli.app import open_app
+
+        return open_app(args)
+    try:
+        return func(args)
+    except MudmapError as error:
+        print(f"mudmap: {error}", file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        print("mudmap: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
