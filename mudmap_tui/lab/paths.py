@@ -1,0 +1,23 @@
+"""Where a lab keeps its state on the host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Runtime state (pids, the state file) goes away with the host's /run; device disks persist.
+RUN_ROOT = Path("/run/mudmap-lab")
+DATA_ROOT = Path("/var/lib/mudmap-lab")
+DEMO_LAB_NAME = "demo"
+
+
+def run_dir(lab_name: str) -> Path:
+    return RUN_ROOT / lab_name
+
+
+def data_dir(lab_name: str) -> Path:
+    return DATA_ROOT / lab_name
+
+
+def inventory_path(lab_name: str = DEMO_LAB_NAME) -> Path:
+    """Return the lab's own inventory file, kept apart from the user's inventory."""
+    return data_dir(lab_name) / "inventory.db"
