@@ -35,3 +35,7 @@ class AlreadyExists(MudmapError):
 
 class LabError(MudmapError):
     """The lab of network namespaces cannot start, stop or reach a device."""
+
+
+class StoreError(MudmapError):
+    """The inventory database cannot be opened, read or upgraded."""
