@@ -1,0 +1,597 @@
+"""Write methods for interfaces and addresses, through netlink only.
+
+Every handler validates all parameters and checks them against one fresh link dump before it
+sends the first change, so a rejected request leaves the device as it was. Nothing here runs
+a command or a shell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import os
+from typing import Any, Dict, List, Optional, Set
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from agent import validate
+from agent.errors import AgentError, invalid
+from agent.links import LinkTable, Message, dump, link_kind, netlink_error, open_netlink
+from agent.registry import method
+
+CREATABLE_KINDS = ("dummy", "bridge", "bond", "vlan", "macvlan", "vxlan", "veth", "wireguard")
+# Kinds that take ports; enslaving to anything else is a conflict.
+MASTER_KINDS = ("bridge", "bond", "team", "vrf")
+COMMON_CREATE_FIELDS = ("kind", "name", "mtu", "mac", "state", "master")
+KIND_FIELDS = {
+    "dummy": (),
+    "bridge": ("stp",),
+    "bond": ("mode", "miimon"),
+    "vlan": ("parent", "id", "protocol"),
+    "macvlan": ("parent", "mode"),
+    "vxlan": ("vni", "remote", "group", "local", "port", "parent"),
+    "veth": ("peer",),
+}
+VXLAN_DEFAULT_PORT = 4789
+
+
+class CreateSpec:
+    """A validated interfaces.create request: netlink attributes plus post-create settings."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        self.kind = kind
+        self.name = name
+        self.attributes: Dict[str, Any] = {"ifname": name, "kind": kind}
+        self.parent: Optional[str] = None
+        self.peer: Optional[str] = None
+        self.mtu: Optional[int] = None
+        self.mac: Optional[str] = None
+        self.state: Optional[str] = None
+        self.master: Optional[str] = None
+
+    def names(self) -> List[str]:
+        """Return the names of the links that creating this spec adds."""
+        return [self.name] + ([self.peer] if self.peer else [])
+
+    def dependencies(self) -> List[str]:
+        return [name for name in (self.parent, self.master) if name]
+
+
+def _vxlan_fields(spec: CreateSpec, params: Dict[str, Any]) -> None:
+    spec.attributes["vxlan_id"] = validate.vni("vni", validate.required(params, "vni"))
+    port = params.get("port", VXLAN_DEFAULT_PORT)
+    spec.attributes["vxlan_port"] = validate.port("port", port)
+    if "remote" in params and "group" in params:
+        raise invalid("group", params["group"], "give either remote or group, not both")
+    families = set()
+    if params.get("remote") is not None:
+        remote = validate.ip_address("remote", params["remote"])
+        if remote.is_multicast or remote.is_unspecified:
+            raise invalid(
+                "remote",
+                params["remote"],
+                "must be a unicast address; use group for a multicast group",
+            )
+        families.add(remote.version)
+        spec.attributes["vxlan_group" if remote.version == 4 else "vxlan_group6"] = str(remote)
+    if params.get("group") is not None:
+        group = validate.ip_address("group", params["group"])
+        if not group.is_multicast:
+            raise invalid("group", params["group"], "must be a multicast address")
+        if not params.get("parent"):
+            raise invalid("parent", None, "is required with a multicast group")
+        families.add(group.version)
+        spec.attributes["vxlan_group" if group.version == 4 else "vxlan_group6"] = str(group)
+    if params.get("local") is not None:
+        local = validate.ip_address("local", params["local"])
+        if local.is_multicast or local.is_unspecified:
+            raise invalid("local", params["local"], "must be a unicast address")
+        families.add(local.version)
+        spec.attributes["vxlan_local" if local.version == 4 else "vxlan_local6"] = str(local)
+    if len(families) > 1:
+        raise invalid(
+            "local",
+            params.get("local"),
+            "remote or group and local must be of the same address family",
+        )
+
+
+def _kind_fields(spec: CreateSpec, params: Dict[str, Any]) -> None:
+    kind = spec.kind
+    if kind in ("vlan", "macvlan") or (kind == "vxlan" and params.get("parent") is not None):
+        spec.parent = validate.interface_name("parent", validate.required(params, "parent"))
+    if kind == "bridge" and "stp" in params:
+        spec.attributes["br_stp_state"] = 1 if validate.boolean("stp", params["stp"]) else 0
+    elif kind == "bond":
+        if "mode" in params:
+            spec.attributes["bond_mode"] = validate.bond_mode("mode", params["mode"])[1]
+        if "miimon" in params:
+            spec.attributes["bond_miimon"] = validate.miimon("miimon", params["miimon"])
+    elif kind == "vlan":
+        spec.attributes["vlan_id"] = validate.vlan_id("id", validate.required(params, "id"))
+        protocol = validate.vlan_protocol("protocol", params.get("protocol", "802.1Q"))
+        spec.attributes["vlan_protocol"] = protocol[1]
+    elif kind == "macvlan":
+        mode = validate.macvlan_mode("mode", params.get("mode", "bridge"))
+        spec.attributes["macvlan_mode"] = mode[0]
+    elif kind == "vxlan":
+        _vxlan_fields(spec, params)
+    elif kind == "veth":
+        spec.peer = validate.interface_name("peer", validate.required(params, "peer"))
+        if spec.peer == spec.name:
+            raise invalid("peer", spec.peer, "must differ from name")
+        spec.attributes["peer"] = spec.peer
+
+
+def parse_create(params: Any) -> CreateSpec:
+    """Validate an interfaces.create request for any kind except wireguard."""
+    params = validate.params_object(params)
+    kind = validate.enum("kind", validate.required(params, "kind"), CREATABLE_KINDS)
+    validate.only(params, COMMON_CREATE_FIELDS + KIND_FIELDS[kind])
+    spec = CreateSpec(kind, validate.interface_name("name", validate.required(params, "name")))
+    if params.get("mtu") is not None:
+        spec.mtu = validate.mtu("mtu", params["mtu"])
+    if params.get("mac") is not None:
+        spec.mac = validate.mac_address("mac", params["mac"])
+    if params.get("state") is not None:
+        spec.state = validate.admin_state("state", params["state"])
+    if params.get("master") is not None:
+        spec.master = validate.interface_name("master", params["master"])
+        if spec.master == spec.name:
+            raise invalid("master", spec.master, "an interface cannot be its own master")
+    _kind_fields(spec, params)
+    return spec
+
+
+def check_master(
+    table: LinkTable, name: str, master: str, pending_kinds: Optional[Dict[str, str]] = None
+) -> None:
+    """Check that ``master`` exists (or is about to) and is a kind that takes ports."""
+    pending_kinds = pending_kinds or {}
+    kind = pending_kinds[master] if master in pending_kinds else link_kind(table.get(master))
+    if kind not in MASTER_KINDS:
+        raise AgentError(
+            "conflict",
+            "cannot enslave %s to %s: %s is a %s interface, only a "
+            "bridge or a bond takes ports" % (name, master, master, kind),
+            name=name,
+            master=master,
+        )
+
+
+def check_create(
+    table: LinkTable, spec: CreateSpec, pending_kinds: Optional[Dict[str, str]] = None
+) -> None:
+    """Check a spec against the current links; ``pending_kinds`` are links created first."""
+    pending_kinds = pending_kinds or {}
+    for name in spec.names():
+        if name in table.by_name or name in pending_kinds:
+            raise AgentError("exists", "an interface named %s already exists" % name, name=name)
+    if spec.parent and spec.parent not in pending_kinds:
+        table.get(spec.parent)
+    if spec.master:
+        check_master(table, spec.name, spec.master, pending_kinds)
+
+
+def _unsupported_kind(kind: str, error: NetlinkError) -> AgentError:
+    return AgentError(
+        "unsupported",
+        "cannot create a %s interface: this kernel has no support for link kind %s (%s)"
+        % (kind, kind, os.strerror(error.code)),
+        kind_name=kind,
+    )
+
+
+def create_link(ipr: IPRoute, spec: CreateSpec) -> None:
+    """Create the link of a checked spec, then apply its MTU, MAC, master and state."""
+    attributes = dict(spec.attributes)
+    if spec.parent:
+        index = _index(ipr, spec.parent)
+        attributes["vxlan_link" if spec.kind == "vxlan" else "link"] = index
+    try:
+        ipr.link("add", **attributes)
+    except NetlinkError as error:
+        if error.code == errno.EOPNOTSUPP:
+            raise _unsupported_kind(spec.kind, error) from None
+        raise netlink_error(
+            error, "cannot create %s interface %s" % (spec.kind, spec.name)
+        ) from None
+    try:
+        settings: Dict[str, Any] = {}
+        if spec.mtu is not None:
+            settings["mtu"] = spec.mtu
+        if spec.mac is not None:
+            settings["address"] = spec.mac
+        if spec.master is not None:
+            settings["master"] = _index(ipr, spec.master)
+        if settings:
+            _set(ipr, spec.name, settings, "cannot configure new interface %s" % spec.name)
+        if spec.state is not None:
+            _set(
+                ipr, spec.name, {"state": spec.state}, "cannot set %s %s" % (spec.name, spec.state)
+            )
+    except AgentError:
+        _delete_quietly(ipr, spec.name)
+        raise
+
+
+def _index(ipr: IPRoute, name: str) -> int:
+    indexes = ipr.link_lookup(ifname=name)
+    if not indexes:
+        raise AgentError("not_found", "interface %s not found" % name, name=name)
+    return int(indexes[0])
+
+
+def _set(ipr: IPRoute, name: str, settings: Dict[str, Any], action: str) -> None:
+    try:
+        ipr.link("set", index=_index(ipr, name), **settings)
+    except NetlinkError as error:
+        raise netlink_error(error, action) from None
+
+
+def _delete_quietly(ipr: IPRoute, name: str) -> None:
+    with contextlib.suppress(AgentError, NetlinkError):
+        ipr.link("del", index=_index(ipr, name))
+
+
+def _describe(name: str) -> Dict[str, Any]:
+    with open_netlink() as ipr:
+        table = LinkTable(*dump(ipr))
+    return table.describe(table.get(name))
+
+
+def _wireguard_create(params: Dict[str, Any]) -> Any:
+    try:
+        from agent import wireguard
+    except ImportError:
+        wireguard = None
+    create = getattr(wireguard, "create", None)
+    if not callable(create):
+        raise AgentError(
+            "unsupported",
+            "this agent has no WireGuard module, so it cannot create wireguard interfaces",
+            kind_name="wireguard",
+        )
+    return create(params)
+
+
+@method("interfaces.create")
+def interfaces_create(params: Dict[str, Any]) -> Dict[str, Any]:
+    params = validate.params_object(params)
+    if params.get("kind") == "wireguard":
+        return _wireguard_create(params)
+    spec = parse_create(params)
+    with open_netlink() as ipr:
+        table = LinkTable(*dump(ipr))
+        check_create(table, spec)
+        create_link(ipr, spec)
+    return {"interface": _describe(spec.name)}
+
+
+def order_by_dependency(specs: List[CreateSpec]) -> List[CreateSpec]:
+    """Order specs so that each comes after the specs that create its parent and master."""
+    creator: Dict[str, CreateSpec] = {}
+    for spec in specs:
+        for name in spec.names():
+            if name in creator:
+                raise invalid("interfaces", name, "each name may be created only once")
+            creator[name] = spec
+    ordered: List[CreateSpec] = []
+    placed: Set[int] = set()
+    visiting: Set[int] = set()
+
+    def place(spec: CreateSpec) -> None:
+        if id(spec) in placed:
+            return
+        if id(spec) in visiting:
+            raise invalid("interfaces", spec.name, "the parents and masters form a cycle")
+        visiting.add(id(spec))
+        for name in spec.dependencies():
+            if name in creator:
+                place(creator[name])
+        visiting.discard(id(spec))
+        placed.add(id(spec))
+        ordered.append(spec)
+
+    for spec in specs:
+        place(spec)
+    return ordered
+
+
+@method("interfaces.create_many")
+def interfaces_create_many(params: Dict[str, Any]) -> Dict[str, Any]:
+    params = validate.params_object(params)
+    validate.only(params, ("interfaces",))
+    items = validate.array("interfaces", validate.required(params, "interfaces"), 256)
+    specs = []
+    for position, item in enumerate(items):
+        if isinstance(item, dict) and item.get("kind") == "wireguard":
+            raise invalid(
+                "interfaces[%d].kind" % position,
+                "wireguard",
+                "create wireguard interfaces with interfaces.create",
+            )
+        try:
+            specs.append(parse_create(item))
+        except AgentError as error:
+            error.message = "interfaces[%d]: %s" % (position, error.message)
+            error.args = (error.message,)
+            raise
+    ordered = order_by_dependency(specs)
+    pending: Dict[str, str] = {}
+    with open_netlink() as ipr:
+        table = LinkTable(*dump(ipr))
+        for spec in ordered:
+            check_create(table, spec, pending)
+            for name in spec.names():
+                pending[name] = spec.kind
+        created: List[CreateSpec] = []
+        try:
+            for spec in ordered:
+                create_link(ipr, spec)
+                created.append(spec)
+        except AgentError as error:
+            for spec in reversed(created):
+                _delete_quietly(ipr, spec.name)
+            error.data["rolled_back"] = [spec.name for spec in reversed(created)]
+            raise
+    with open_netlink() as ipr:
+        table = LinkTable(*dump(ipr))
+    return {"interfaces": [table.describe(table.get(spec.name)) for spec in ordered]}
+
+
+def _update_steps(link: Message, table: LinkTable, params: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Validate an update and list its changes, each with the settings that undo it."""
+    name = link.get("IFLA_IFNAME")
+    steps = []
+    if params.get("new_name") is not None:
+        new_name = validate.interface_name("new_name", params["new_name"])
+        if new_name != name and new_name in table.by_name:
+            raise AgentError(
+                "exists", "an interface named %s already exists" % new_name, name=new_name
+            )
+        steps.append({"do": {"ifname": new_name}, "undo": {"ifname": name}})
+    if params.get("mtu") is not None:
+        mtu = validate.mtu_for_link(
+            "mtu",
+            validate.mtu("mtu", params["mtu"]),
+            name,
+            link.get("IFLA_MIN_MTU"),
+            link.get("IFLA_MAX_MTU"),
+        )
+        steps.append({"do": {"mtu": mtu}, "undo": {"mtu": link.get("IFLA_MTU")}})
+    if params.get("mac") is not None:
+        mac = validate.mac_address("mac", params["mac"])
+        steps.append({"do": {"address": mac}, "undo": {"address": link.get("IFLA_ADDRESS")}})
+    if "master" in params:
+        steps.append(_master_step(link, table, params["master"]))
+    if params.get("state") is not None:
+        state = validate.admin_state("state", params["state"])
+        old = "up" if link["flags"] & 0x1 else "down"
+        steps.append({"do": {"state": state}, "undo": {"state": old}})
+    return steps
+
+
+def _master_step(link: Message, table: LinkTable, master: Any) -> Dict[str, Any]:
+    name = link.get("IFLA_IFNAME")
+    old = link.get("IFLA_MASTER") or 0
+    if master is None:
+        return {"do": {"master": 0}, "undo": {"master": old}}
+    master = validate.interface_name("master", master)
+    if master == name:
+        raise invalid("master", master, "an interface cannot be its own master")
+    check_master(table, name, master)
+    return {"do": {"master": table.get(master)["index"]}, "undo": {"master": old}}
+
+
+@method("interfaces.update")
+def interfaces_update(params: Dict[str, Any]) -> Dict[str, Any]:
+    params = validate.params_object(params)
+    validate.only(params, ("name", "mtu", "state", "mac", "master", "new_name"))
+    name = validate.interface_name("name", validate.required(params, "name"))
+    with open_netlink() as ipr:
+        table = LinkTable(*dump(ipr))
+        link = table.get(name)
+        steps = _update_steps(link, table, params)
+        _apply_steps(ipr, link["index"], name, steps)
+        final_name = params.get("new_name") or name
+    interface = _describe(final_name)
+    return {"interface": interface, "mtu": interface["mtu"]}
+
+
+def _apply_steps(ipr: IPRoute, index: int, name: str, steps: List[Dict[str, Any]]) -> None:
+    """Apply each change; when one fails, undo the ones before it in reverse order."""
+    done: List[Dict[str, Any]] = []
+    for step in steps:
+        try:
+            ipr.link("set", index=index, **step["do"])
+        except NetlinkError as error:
+            for applied in reversed(done):
+                with contextlib.suppress(NetlinkError):
+                    ipr.link("set", index=index, **applied["undo"])
+            change = ", ".join("%s=%s" % item for item in step["do"].items())
+            raise netlink_error(error, "cannot set %s on %s" % (change, name)) from None
+        done.append(step)
+
+
+@method("interfaces.delete")
+def interfaces_delete(params: Dict[str, Any]) -> Dict[str, Any]:
+    params = validate.params_object(params)
+    validate.only(params, ("name",))
+    name = validate.interface_name("name", validate.required(params, "name"))
+    with open_netlink() as ipr:
+        table = LinkTable(*dump(ipr))
+        link = table.get(name)
+        kind = link_kind(link)
+        if kind in ("physical", "loopback"):
+            raise AgentError(
+                "conflict",
+                "%s is a %s interface and cannot be deleted; set it down instead" % (name, kind),
+                name=name,
+            )
+        try:
+            ipr.link("del", index=link["index"])
+        except NetlinkError as error:
+            raise netlink_error(error, "cannot delete %s" % name) from None
+    return {"deleted": name}
+
+
+def _address_keys(table: LinkTable, index: int) -> Dict[Any, Message]:
+    """Map each address on a link (ip, prefixlen) to its netlink message."""
+    result = {}
+    for message in table.addresses.get(index, []):
+        local = message.get("IFA_LOCAL") or message.get("IFA_ADDRESS")
+        result[(ipaddress.ip_address(local), message["prefixlen"])] = message
+    return result
+
+
+def _find_address(keys: Dict[Any, Message], address: validate.IPInterface) -> Optional[Any]:
+    for key in keys:
+        if key[0] == address.ip:
+            return key
+    return None
+
+
+def _addr(ipr: IPRoute, command: str, index: int, address: validate.IPInterface) -> None:
+    ipr.addr(command, index=index, address=str(address.ip), prefixlen=address.network.prefixlen)
+
+
+def _address_params(params: Any, extra: str) -> Any:
+    params = validate.params_object(params)
+    validate.only(params, ("name", extra))
+    name = validate.interface_name("name", validate.required(params, "name"))
+    return params, name
+
+
+@method("addresses.add")
+def addresses_add(params: Dict[str, Any]) -> Dict[str, Any]:
+    params, name = _address_params(params, "address")
+    address = validate.cidr_address("address", validate.required(params, "address"))
+    with open_netlink() as ipr:
+        table = LinkTable(*dump(ipr))
+        index = table.get(name)["index"]
+        if _find_address(_address_keys(table, index), address) is not None:
+            raise AgentError(
+                "exists", "%s already has address %s" % (name, address.ip.compressed), name=name
+            )
+        try:
+            _addr(ipr, "add", index, address)
+        except NetlinkError as error:
+            raise netlink_error(error, "cannot add %s to %s" % (address, name)) from None
+    return {"interface": _describe(name)}
+
+
+@method("addresses.remove")
+def addresses_remove(params: Dict[str, Any]) -> Dict[str, Any]:
+    params, name = _address_params(params, "address")
+    address = validate.cidr_address("address", validate.required(params, "address"))
+    with open_netlink() as ipr:
+        table = LinkTable(*dump(ipr))
+        index = table.get(name)["index"]
+        if (address.ip, address.network.prefixlen) not in _address_keys(table, index):
+            raise AgentError(
+                "not_found",
+                "%s has no address %s" % (name, validate.format_interface(address)),
+                name=name,
+            )
+        try:
+            _addr(ipr, "del", index, address)
+        except NetlinkError as error:
+            raise netlink_error(error, "cannot remove %s from %s" % (address, name)) from None
+    return {"interface": _describe(name)}
+
+
+def _replace_targets(params: Dict[str, Any]) -> List[validate.IPInterface]:
+    items = validate.array("addresses", validate.required(params, "addresses"))
+    wanted: List[validate.IPInterface] = []
+    for position, item in enumerate(items):
+        address = validate.cidr_address("addresses[%d]" % position, item)
+        if any(other.ip == address.ip for other in wanted):
+            raise invalid("addresses[%d]" % position, item, "the address is listed twice")
+        wanted.append(address)
+    return wanted
+
+
+def _is_managed(key: Any) -> bool:
+    # The kernel makes IPv6 link-local addresses itself; replace leaves them unless listed.
+    return not (key[0].version == 6 and key[0].is_link_local)
+
+
+@method("addresses.replace")
+def addresses_replace(params: Dict[str, Any]) -> Dict[str, Any]:
+    params, name = _address_params(params, "addresses")
+    wanted = _replace_targets(params)
+    wanted_keys = {(address.ip, address.network.prefixlen): address for address in wanted}
+    with open_netlink() as ipr:
+        table = LinkTable(*dump(ipr))
+        index = table.get(name)["index"]
+        current = _address_keys(table, index)
+        added = _add_missing(ipr, index, name, current, wanted_keys)
+        stale = [key for key in current if key not in wanted_keys and _is_managed(key)]
+        _remove_stale(ipr, index, name, stale)
+        # Removing an IPv4 primary address also removes its secondaries unless the
+        # promote_secondaries sysctl is set, so re-add any wanted address that went with it.
+        after = _address_keys(LinkTable(*dump(ipr)), index)
+        for key, address in wanted_keys.items():
+            if key not in after:
+                _run_addr(ipr, "add", index, address, name)
+    return {
+        "interface": _describe(name),
+        "added": added,
+        "removed": ["%s/%d" % (key[0].compressed, key[1]) for key in stale],
+    }
+
+
+def _run_addr(
+    ipr: IPRoute, command: str, index: int, address: validate.IPInterface, name: str
+) -> None:
+    try:
+        _addr(ipr, command, index, address)
+    except NetlinkError as error:
+        raise netlink_error(
+            error, "cannot %s %s on %s" % (command, validate.format_interface(address), name)
+        ) from None
+
+
+def _add_missing(
+    ipr: IPRoute,
+    index: int,
+    name: str,
+    current: Dict[Any, Message],
+    wanted: Dict[Any, validate.IPInterface],
+) -> List[str]:
+    added: List[validate.IPInterface] = []
+    for key, address in wanted.items():
+        if key in current:
+            continue
+        same_ip = _find_address(current, address)
+        if same_ip is not None:
+            # Same address with another prefix length: the kernel would refuse the add.
+            _run_addr(ipr, "del", index, ipaddress.ip_interface(same_ip), name)
+        try:
+            _run_addr(ipr, "add", index, address, name)
+        except AgentError:
+            _undo(ipr, index, added)
+            raise
+        added.append(address)
+    return [validate.format_interface(address) for address in added]
+
+
+def _undo(ipr: IPRoute, index: int, added: List[validate.IPInterface]) -> None:
+    for address in reversed(added):
+        with contextlib.suppress(NetlinkError):
+            _addr(ipr, "del", index, address)
+
+
+def _remove_stale(ipr: IPRoute, index: int, name: str, stale: List[Any]) -> None:
+    # Secondaries first, so removing a primary does not take listed secondaries with it.
+    for key in reversed(stale):
+        try:
+            _addr(ipr, "del", index, ipaddress.ip_interface(key))
+        except NetlinkError as error:
+            if error.code != errno.EADDRNOTAVAIL:
+                raise netlink_error(
+                    error, "cannot remove %s/%d from %s" % (key[0], key[1], name)
+                ) from None
