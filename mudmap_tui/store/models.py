@@ -9,16 +9,24 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+NAME_RULE = "use 1 to 64 letters, digits, '-', '_' or '.'"
 # RFC 1123 host names: labels of letters, digits and inner hyphens, up to 253 characters.
 HOSTNAME_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 # A jump host given inline: [user@]host[:port], host possibly an IPv6 address in brackets.
-JUMP_RE = re.compile(r"^(?:(?P<user>[A-Za-z0-9_.][A-Za-z0-9_.-]*)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^@:\[\]\s]+)(?::(?P<port>\d+))?$")
+JUMP_RE = re.compile(
+    r"^(?:(?P<user>[A-Za-z0-9_.][A-Za-z0-9_.-]*)@)?"
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^@:\[\]\s]+)(?::(?P<port>\d+))?$"
+)
 USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+PORT_RULE = "must be 1 to 65535"
+NOTES_MAX_CHARS = 4000
+# Control characters other than tab and newline, which no terminal should receive from notes.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def check_name(value: str) -> str:
     if not NAME_RE.fullmatch(value):
-        raise ValueError("use 1 to 64 letters, digits, '-', '_' or '.'")
+        raise ValueError(NAME_RULE)
     return value
 
 
@@ -41,6 +49,40 @@ def check_host(value: str) -> str:
     return name.lower()
 
 
+def check_port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(PORT_RULE)
+    return value
+
+
+def check_jump(value: str) -> str:
+    """Accept a device name or an inline ``[user@]host[:port]``; return it unchanged.
+
+    A device name is also a valid host name, so which of the two a value means is decided
+    by the store, which knows the devices.
+    """
+    match = JUMP_RE.fullmatch(value)
+    if not match:
+        raise ValueError("use a device name or [user@]host[:port]")
+    user = match.group("user")
+    if user is not None and not USER_RE.fullmatch(user):
+        raise ValueError(f"user {user!r} is not a POSIX user name")
+    port = match.group("port")
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"port {port} {PORT_RULE}")
+    check_host(match.group("host"))
+    return value
+
+
+def is_inline_jump(value: str) -> bool:
+    """Return whether a jump value can only be an inline host, never a device name.
+
+    A value with a user, a port, a dot or brackets cannot be a single-label device name
+    alone; a bare word is taken as a device name, so a typo is reported, not dialled.
+    """
+    return any(char in value for char in "@:.[")
+
+
 class Device(BaseModel):
     """One managed device in the inventory."""
 
@@ -48,7 +90,7 @@ class Device(BaseModel):
 
     name: str
     host: str
-    port: int = Field(default=22, ge=1, le=65535)
+    port: int = 22
     user: str | None = None
     identity_file: str | None = None
     # Another device's name, or an inline [user@]host[:port].
@@ -68,11 +110,29 @@ class Device(BaseModel):
     def _host(cls, value: str) -> str:
         return check_host(value)
 
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        return check_port(value)
+
     @field_validator("user")
     @classmethod
     def _user(cls, value: str | None) -> str | None:
         if value is not None and not USER_RE.fullmatch(value):
-            raise ValueError("use a POSIX user name: a letter or '_', then letters, digits, '_', '.', '-'")
+            raise ValueError(
+                "use a POSIX user name: a letter or '_', then letters, digits, '_', '.', '-'"
+            )
+        return value
+
+    @field_validator("identity_file")
+    @classmethod
+    def _identity_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("must not be empty; give the path of a private key file")
+        if CONTROL_RE.search(value) or "\n" in value or "\t" in value:
+            raise ValueError("must not contain control characters")
         return value
 
     @field_validator("jump")
@@ -80,14 +140,7 @@ class Device(BaseModel):
     def _jump(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        match = JUMP_RE.fullmatch(value)
-        if not match:
-            raise ValueError("use a device name or [user@]host[:port]")
-        port = match.group("port")
-        if port is not None and not 1 <= int(port) <= 65535:
-            raise ValueError("port must be 1 to 65535")
-        check_host(match.group("host"))
-        return value
+        return check_jump(value)
 
     @field_validator("groups")
     @classmethod
@@ -98,3 +151,12 @@ class Device(BaseModel):
             if group not in seen:
                 seen.append(group)
         return seen
+
+    @field_validator("notes")
+    @classmethod
+    def _notes(cls, value: str) -> str:
+        if len(value) > NOTES_MAX_CHARS:
+            raise ValueError(f"must be at most {NOTES_MAX_CHARS} characters")
+        if CONTROL_RE.search(value):
+            raise ValueError("must not contain control characters other than tab and newline")
+        return value

@@ -1,0 +1,66 @@
+"""Open the inventory database: file permissions, pragmas and schema upgrades."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from mudmap_tui.errors import StoreError
+from mudmap_tui.store import migrations
+from mudmap_tui.store.transactions import write_transaction
+
+__all__ = ["BUSY_TIMEOUT_SECONDS", "open_database", "write_transaction"]
+
+# Writes are short (one command's rows, one audit entry), so a writer that finds the lock
+# taken waits this long for the other process before reporting "database is locked".
+BUSY_TIMEOUT_SECONDS = 10.0
+
+
+def open_database(path: Path | str) -> Database:
+    """Open (creating if needed) and upgrade the inventory at ``path``.
+
+    The file is created with mode 0600 and a missing parent directory with mode 0700,
+    because the inventory names hosts, users and key files. Raises StoreError when the file
+    is not an SQLite database or comes from a newer release.
+    """
+    path = Path(path).expanduser()
+    _create_private_file(path)
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    db = Database(connection)
+    try:
+        _configure(db, path)
+        migrations.upgrade(db, path)
+    except sqlite3.DatabaseError as error:
+        db.close()
+        raise StoreError(f"cannot open database {path}: {error}") from error
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _create_private_file(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as error:
+        raise StoreError(f"cannot create directory {path.parent}: {error.strerror}") from error
+    # O_EXCL: another process creating the file at the same moment is not an error.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise StoreError(f"cannot create database {path}: {error.strerror}") from error
+    os.close(descriptor)
+
+
+def _configure(db: Database, path: Path) -> None:
+    # The version check comes first so a newer release's file is left exactly as it was.
+    migrations.check_not_newer(db, path)
+    db.execute("PRAGMA foreign_keys = ON")
+    # SQLite creates the -wal and -shm files with the database file's permissions.
+    db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")
