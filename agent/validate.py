@@ -126,22 +126,29 @@ def _prefix_length(field: str, value: str, text: str, maximum: int) -> int:
     return int(text)
 
 
-def ip_address(field: str, value: Any) -> IPAddress:
-    """Parse a bare IPv4 or IPv6 address (no prefix, no zone index)."""
-    if not isinstance(value, str) or not value or "%" in value or value.strip() != value:
-        raise invalid(
-            field, value, "must be an IPv4 or IPv6 address such as 192.0.2.1 or 2001:db8::1"
-        )
-    dotted = value.rsplit(":", 1)[-1]
+_IP_RULE = "must be an IPv4 or IPv6 address such as 192.0.2.1 or 2001:db8::1"
+
+
+def _parse_ip(text: Any) -> Tuple[Optional[IPAddress], str]:
+    """Parse an address; return it, or None and the rule that the text breaks."""
+    if not isinstance(text, str) or not text or "%" in text or text.strip() != text:
+        return None, _IP_RULE
+    dotted = text.rsplit(":", 1)[-1]
     if "." in dotted and any(len(octet) > 1 and octet[0] == "0" for octet in dotted.split(".")):
         # Python before 3.9.5 reads 010.0.0.1 as 10.0.0.1 while inet_aton reads it as octal.
-        raise invalid(field, value, "IPv4 octets must not have leading zeros")
+        return None, "IPv4 octets must not have leading zeros"
     try:
-        return ipaddress.ip_address(value)
+        return ipaddress.ip_address(text), ""
     except ValueError:
-        raise invalid(
-            field, value, "must be an IPv4 or IPv6 address such as 192.0.2.1 or 2001:db8::1"
-        ) from None
+        return None, _IP_RULE
+
+
+def ip_address(field: str, value: Any) -> IPAddress:
+    """Parse a bare IPv4 or IPv6 address (no prefix, no zone index)."""
+    address, rule = _parse_ip(value)
+    if address is None:
+        raise invalid(field, value, rule)
+    return address
 
 
 def cidr_address(field: str, value: Any) -> IPInterface:
@@ -150,7 +157,9 @@ def cidr_address(field: str, value: Any) -> IPInterface:
     if not isinstance(value, str) or value.count("/") != 1:
         raise invalid(field, value, rule)
     host, prefix_text = value.split("/")
-    address = ip_address(field, host)
+    address, address_rule = _parse_ip(host)
+    if address is None:
+        raise invalid(field, value, rule if address_rule == _IP_RULE else address_rule)
     maximum = address.max_prefixlen
     prefix = _prefix_length(field, value, prefix_text, maximum)
     if address.is_unspecified:
