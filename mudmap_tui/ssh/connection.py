@@ -167,6 +167,8 @@ class DeviceConnection:
         self.connect_count = 0
         # Objects that live as long as one SSH connection (the agent session) register here.
         self.on_reconnect: list[Callable[[], None]] = []
+        # The device's AgentSession once something asked for the agent.
+        self.agent_session: Any = None
 
     @property
     def connected(self) -> bool:
@@ -215,6 +217,8 @@ class DeviceConnection:
             yield await self.ensure()
 
     async def close(self) -> None:
+        if self.agent_session is not None:
+            await self.agent_session.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
