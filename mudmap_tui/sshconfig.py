@@ -2,9 +2,9 @@
 
 Each concrete alias (no ``*``, ``?`` or ``!``) becomes a device whose settings are the ones
 OpenSSH would use for it: every Host block whose patterns match the alias contributes, and
-the first value of each keyword wins. Wildcard and negated patterns are not devices, and
-Match blocks are skipped because their conditions (exec, localuser, ...) depend on the
-moment of connection; both are reported in ``ImportPlan.notes``.
+the first value of each keyword wins. Wildcard and negated patterns are not devices. Match
+blocks are skipped because their conditions (exec, localuser, ...) depend on the moment of
+connection. ``ImportPlan.notes`` reports each pattern and block skipped.
 """
 
 from __future__ import annotations
@@ -261,9 +261,9 @@ class _Parser:
 def split_arguments(text: str) -> list[str]:
     """Split a keyword's arguments as OpenSSH does.
 
-    Arguments are separated by whitespace; double or single quotes group words, a
-    backslash escapes a quote, a backslash or (outside quotes) a space, and a ``#`` at
-    the start of an argument begins a comment. Raises ValueError on an unclosed quote.
+    Whitespace separates arguments, and double or single quotes group words. A backslash
+    escapes a quote, a backslash or (outside quotes) a space. A ``#`` at the start of an
+    argument begins a comment. Raises ValueError on an unclosed quote.
     """
     args: list[str] = []
     index = 0
@@ -309,9 +309,15 @@ def _is_pattern(pattern: str) -> bool:
 
 def _pattern_matches(pattern: str, alias: str) -> bool:
     """Match OpenSSH's wildcards: ``*`` is any run of characters, ``?`` is one character."""
-    regex = "".join(
-        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
-    )
+    parts: list[str] = []
+    for char in pattern:
+        if char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    regex = "".join(parts)
     return re.fullmatch(regex, alias, re.DOTALL) is not None
 
 

@@ -74,7 +74,7 @@ def record(
 ) -> int:
     """Append an entry and return its id; joins the caller's transaction when one is open.
 
-    ``result`` is "ok" or a short failure word such as "failed"; ``detail`` says more.
+    ``result`` is "ok" or a short failure word such as "failed"; ``detail`` explains it.
     """
     params_json = json.dumps(redact(params or {}), sort_keys=True, default=str)
     with write_transaction(db):

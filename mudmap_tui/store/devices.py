@@ -64,7 +64,7 @@ def validate_device(fields: Mapping[str, Any]) -> Device:
 
 @dataclass(frozen=True)
 class ImportOutcome:
-    """What an import did with one device: "added", "updated", "unchanged" or "exists"."""
+    """The result of importing one device; status is "added", "updated", "unchanged" or "exists"."""
 
     name: str
     status: str

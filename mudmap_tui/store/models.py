@@ -58,8 +58,8 @@ def check_port(value: int) -> int:
 def check_jump(value: str) -> str:
     """Accept a device name or an inline ``[user@]host[:port]``; return it unchanged.
 
-    A device name is also a valid host name, so which of the two a value means is decided
-    by the store, which knows the devices.
+    A device name is also a valid host name, so the store, which has the device list,
+    decides which of the two a value means.
     """
     match = JUMP_RE.fullmatch(value)
     if not match:
@@ -77,8 +77,8 @@ def check_jump(value: str) -> str:
 def is_inline_jump(value: str) -> bool:
     """Return whether a jump value can only be an inline host, never a device name.
 
-    A value with a user, a port, a dot or brackets cannot be a single-label device name
-    alone; a bare word is taken as a device name, so a typo is reported, not dialled.
+    A value with a user, a port, a dot or brackets is inline. A bare word is taken as a
+    device name, so a mistyped name is reported rather than dialled as a host.
     """
     return any(char in value for char in "@:.[")
 

@@ -1,4 +1,4 @@
-"""Two processes writing to one inventory at once: neither sees "database is locked"."""
+"""Two processes writing to one inventory at once: neither gets "database is locked"."""
 
 from __future__ import annotations
 
