@@ -411,3 +411,14 @@ async def agent_session(connection: DeviceConnection, bundle: AgentBundle) -> Ag
         connection.agent_session = session
     await session.ensure_started()
     return session
+
+
+def default_bundle() -> AgentBundle:
+    """Return the agent zipapp that ``mudmap_tui.agent_build`` builds from this checkout."""
+    try:
+        from mudmap_tui import agent_build  # type: ignore[attr-defined]
+    except ImportError as error:
+        raise AgentUnavailable("controller", "agent build",
+                               f"cannot import mudmap_tui.agent_build ({error})") from None
+    path = agent_build.build_agent()
+    return AgentBundle.from_path(Path(path))
