@@ -1,0 +1,121 @@
+"""The lab device's init: PID 1 of the device's own PID namespace.
+
+Runs as a standalone script on the host's /usr/bin/python3 with the standard library only,
+because the device's private /root may hide the virtualenv the app runs from. It refuses to
+run unless it is PID 1 of a PID namespace other than the host's: a reboot(2) there ends only
+this init, and the supervisor on the host reads the signal that ended it (SIGHUP for a
+reboot, SIGINT for a power-off).
+
+Usage: python3 -I init.py CONFIG_JSON
+"""
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+WIREGUARD_USERSPACE_ENV = "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD"
+
+
+def log(message):
+    sys.stderr.write(f"lab-init: {message}\n")
+    sys.stderr.flush()
+
+
+def check_isolated(host_pid_ns):
+    own = os.readlink("/proc/self/ns/pid")
+    if os.getpid() != 1 or own == host_pid_ns:
+        log(f"refusing to start: not PID 1 of a PID namespace of its own ({own})")
+        sys.exit(3)
+
+
+def mount(fstype, source, target, options=None):
+    argv = ["mount", "-t", fstype, source, target]
+    if options:
+        argv[1:1] = ["-o", options]
+    subprocess.run(argv, check=True)
+
+
+def bind(source, target):
+    os.makedirs(source, exist_ok=True)
+    os.makedirs(target, exist_ok=True)
+    subprocess.run(["mount", "--bind", source, target], check=True)
+
+
+def prepare_filesystem(config):
+    # Sysfs must be mounted again so that /sys/class/net shows this network namespace.
+    mount("sysfs", "sysfs", "/sys")
+    mount("tmpfs", "tmpfs", "/run", "mode=0755,nosuid,nodev")
+    mount("tmpfs", "tmpfs", "/tmp", "mode=1777,nosuid,nodev")
+    for directory in ("/run/sshd", "/run/wireguard", "/run/lock"):
+        os.makedirs(directory, exist_ok=True)
+    os.chmod("/run/sshd", 0o755)
+    for target, source in sorted(config["binds"].items()):
+        bind(source, target)
+
+
+def start_sshd(config):
+    env = {"PATH": SYSTEM_PATH, "LANG": "C.UTF-8", WIREGUARD_USERSPACE_ENV: "1"}
+    with open(config["sshd_log"], "ab") as log_file:
+        return subprocess.Popen(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", config["sshd_config"]],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            env=env,
+            cwd="/",
+        )
+
+
+def stop_everything():
+    try:
+        os.kill(-1, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if not reap_all():
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(-1, signal.SIGKILL)
+
+
+def reap_all():
+    """Reap every exited child; return False once no child is left."""
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True
+
+
+def main():
+    with open(sys.argv[1]) as handle:
+        config = json.load(handle)
+    check_isolated(config["host_pid_ns"])
+    socket.sethostname(config["hostname"])
+    prepare_filesystem(config)
+    start_sshd(config)
+    log(f"{config['hostname']} booted")
+
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    while not stopping:
+        # The zombie-reaping duty of every init: orphans of this namespace land here.
+        reap_all()
+        time.sleep(0.2)
+    log("stopping on request")
+    stop_everything()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
