@@ -39,3 +39,9 @@ class LabError(MudmapError):
 
 class StoreError(MudmapError):
     """The inventory database cannot be opened, read or upgraded."""
+
+
+class UsageError(MudmapError):
+    """A command line that parses but cannot run as given, such as an edit with no changes."""
+
+    exit_status = 2

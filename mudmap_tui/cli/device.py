@@ -12,7 +12,7 @@ from typing import Any
 from mudmap_tui import sshconfig
 from mudmap_tui.cli.common import open_store, print_json
 from mudmap_tui.cli.table import format_table
-from mudmap_tui.errors import InvalidInput
+from mudmap_tui.errors import InvalidInput, UsageError
 from mudmap_tui.store.devices import DeviceStore
 from mudmap_tui.store.models import Device
 
@@ -90,9 +90,12 @@ def _register_edit(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def _register_remove(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     remove = commands.add_parser(
-        "rm", aliases=["remove"], help="remove a device", description="Remove a device."
+        "rm",
+        aliases=["remove"],
+        help="remove devices",
+        description="Remove devices; with several names, all of them or none.",
     )
-    remove.add_argument("name")
+    remove.add_argument("names", nargs="+", metavar="NAME")
     remove.set_defaults(func=run_remove)
 
 
@@ -194,6 +197,10 @@ def run_edit(args: argparse.Namespace) -> int:
             changes[field] = value
     if args.port is not None:
         changes["port"] = parse_port(args.port)
+    if not changes and not args.add_group and not args.remove_group:
+        raise UsageError(
+            "nothing to change: give at least one option, see `mudmap device edit --help`"
+        )
     with closing(open_store(args)) as db:
         device = DeviceStore(db).update(
             args.name, changes, add_groups=args.add_group, remove_groups=args.remove_group
@@ -204,8 +211,9 @@ def run_edit(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     with closing(open_store(args)) as db:
-        DeviceStore(db).remove(args.name)
-    print(f"removed {args.name}")
+        DeviceStore(db).remove(*args.names)
+    for name in args.names:
+        print(f"removed {name}")
     return 0
 
 

@@ -156,23 +156,28 @@ class DeviceStore:
             )
         return self.get(after.name)
 
-    def remove(self, name: str) -> None:
-        """Delete a device and its group memberships.
+    def remove(self, *names: str) -> None:
+        """Delete devices and their group memberships, all of them or none.
 
-        Raises InvalidInput while another device jumps through it, because that device
-        would be left pointing at nothing.
+        Raises NotFound for a missing name, and InvalidInput while a device that stays
+        jumps through one being removed, because it would be left pointing at nothing.
+        Removing a jump host together with the devices behind it is allowed.
         """
         with write_transaction(self.db):
-            device = self.get(name)
-            users = self._jump_users(name)
-            if users:
-                raise InvalidInput(
-                    "device",
-                    name,
-                    f"it is the jump host of {', '.join(users)}; change their jump first",
+            devices = [self.get(name) for name in names]
+            for name in names:
+                users = [user for user in self._jump_users(name) if user not in names]
+                if users:
+                    raise InvalidInput(
+                        "device",
+                        name,
+                        f"it is the jump host of {', '.join(users)}; change their jump first",
+                    )
+            for device in devices:
+                self.db.execute("DELETE FROM devices WHERE name = ?", (device.name,))
+                audit.record(
+                    self.db, "device.remove", device=device.name, params=_audit_params(device)
                 )
-            self.db.execute("DELETE FROM devices WHERE name = ?", (name,))
-            audit.record(self.db, "device.remove", device=name, params=_audit_params(device))
 
     def import_devices(
         self, devices: Sequence[Device], *, update: bool = False

@@ -142,6 +142,17 @@ def test_edit_bad_input_rejected(run: Run, db_path: Path, argv: list[str], messa
     assert dump(db_path) == before
 
 
+def test_edit_without_changes_rejected(run: Run) -> None:
+    run("device", "add", "lab1", "10.0.0.1")
+
+    result = run("device", "edit", "lab1")
+
+    assert result.status == 2
+    assert result.stderr == (
+        "mudmap: nothing to change: give at least one option, see `mudmap device edit --help`\n"
+    )
+
+
 def test_edit_partial(run: Run) -> None:
     run("device", "add", "lab1", "10.0.0.1", "--user", "root", "--group", "a", "--group", "b")
 
@@ -285,6 +296,17 @@ def test_remove_and_alias(run: Run, db_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM devices").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM device_groups").fetchone()[0] == 0
     db.close()
+
+
+def test_remove_several_names(run: Run) -> None:
+    run("device", "add", "edge", "10.0.0.1")
+    run("device", "add", "inner", "10.1.0.2", "--jump", "edge")
+
+    result = run("device", "rm", "edge", "inner")
+
+    assert result.status == 0
+    assert result.stdout == "removed edge\nremoved inner\n"
+    assert json.loads(run("device", "list", "--json").stdout) == []
 
 
 def test_remove_jump_host_rejected(run: Run, db_path: Path) -> None:

@@ -240,6 +240,26 @@ def test_remove_jump_host_rejected(store: DeviceStore) -> None:
     assert store.exists("edge")
 
 
+def test_remove_jump_host_with_users(store: DeviceStore) -> None:
+    store.add({"name": "edge", "host": "10.0.0.1"})
+    store.add({"name": "inner", "host": "10.1.0.2", "jump": "edge"})
+
+    store.remove("edge", "inner")
+
+    assert store.list() == []
+
+
+def test_remove_many_all_or_nothing(store: DeviceStore, db_path: Path) -> None:
+    store.add({"name": "a", "host": "10.0.0.1"})
+    store.add({"name": "b", "host": "10.0.0.2"})
+    before = dump(db_path)
+
+    with pytest.raises(NotFound):
+        store.remove("a", "ghost", "b")
+
+    assert dump(db_path) == before
+
+
 def test_writes_are_audited(store: DeviceStore, db: Database) -> None:
     store.add({"name": "lab1", "host": "10.0.0.1"})
     store.update("lab1", {"port": 2200})
