@@ -19,6 +19,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from agent import validate
 from agent.errors import AgentError, invalid
 from agent.registry import method
+from agent.rtnl_dump import dump_links_and_addresses
 
 ARPHRD_LOOPBACK = 772
 
@@ -63,7 +64,8 @@ VLAN_PROTOCOL_NAMES = {0x8100: "802.1Q", 0x88A8: "802.1ad"}
 
 log = logging.getLogger(__name__)
 
-Message = Any  # a pyroute2 netlink message (nlmsg), read with get() and get_attr()
+# A decoded rtnetlink message: header fields and attributes by their kernel names.
+Message = Dict[str, Any]
 
 
 def netlink_error(error: NetlinkError, action: str) -> AgentError:
@@ -94,18 +96,18 @@ def open_netlink() -> IPRoute:
         raise AgentError("failed", "cannot open an rtnetlink socket: %s" % error) from None
 
 
-def dump(ipr: IPRoute) -> Tuple[List[Message], List[Message]]:
+def dump() -> Tuple[List[Message], List[Message]]:
     """Dump every link and every address of this network namespace, once each."""
     try:
-        links = list(ipr.link("dump"))
-        addresses = list(ipr.addr("dump"))
+        return dump_links_and_addresses()
     except NetlinkError as error:
         raise netlink_error(error, "cannot read links and addresses") from None
-    return links, addresses
+    except OSError as error:
+        raise AgentError("failed", "cannot read links and addresses: %s" % error) from None
 
 
 def link_kind(link: Message) -> str:
-    kind = link.get(("IFLA_LINKINFO", "IFLA_INFO_KIND"))
+    kind = (link.get("IFLA_LINKINFO") or {}).get("IFLA_INFO_KIND")
     if kind:
         return str(kind)
     if link["ifi_type"] == ARPHRD_LOOPBACK or link["flags"] & 0x8:
@@ -115,8 +117,16 @@ def link_kind(link: Message) -> str:
     return "physical"
 
 
+_FLAG_NAMES: Dict[Tuple[int, int], Tuple[str, ...]] = {}
+
+
 def flag_names(flags: int, table: Tuple[Tuple[int, str], ...]) -> List[str]:
-    return [name for bit, name in table if flags & bit]
+    # Few distinct flag words occur, and a listing decodes thousands of them.
+    key = (id(table), flags)
+    names = _FLAG_NAMES.get(key)
+    if names is None:
+        names = _FLAG_NAMES[key] = tuple(name for bit, name in table if flags & bit)
+    return list(names)
 
 
 def _lifetime(value: Optional[int]) -> Optional[int]:
@@ -140,7 +150,7 @@ def describe_address(message: Message) -> Dict[str, Any]:
     cache = message.get("IFA_CACHEINFO") or {}
     result: Dict[str, Any] = {
         "family": "inet" if family == socket.AF_INET else "inet6",
-        "address": ipaddress.ip_address(address).compressed,
+        "address": address,
         "prefixlen": message["prefixlen"],
         "scope": SCOPES.get(message["scope"], str(message["scope"])),
         "flags": names,
@@ -149,7 +159,7 @@ def describe_address(message: Message) -> Dict[str, Any]:
         "label": message.get("IFA_LABEL"),
     }
     if local and peer and local != peer:
-        result["peer"] = ipaddress.ip_address(peer).compressed
+        result["peer"] = peer
     return result
 
 
@@ -219,7 +229,7 @@ class LinkTable:
 
 
 def _info_data(link: Message) -> Message:
-    return link.get(("IFLA_LINKINFO", "IFLA_INFO_DATA")) or {}
+    return (link.get("IFLA_LINKINFO") or {}).get("IFLA_INFO_DATA") or {}
 
 
 def _attr(data: Any, name: str) -> Any:
@@ -309,8 +319,7 @@ KIND_SETTINGS = {
 
 
 def read_table() -> LinkTable:
-    with open_netlink() as ipr:
-        table = LinkTable(*dump(ipr))
+    table = LinkTable(*dump())
     table.userspace_wireguard = set(userspace_wireguard_names())
     return table
 

@@ -237,8 +237,7 @@ def _delete_quietly(ipr: IPRoute, name: str) -> None:
 
 
 def _describe(name: str) -> Dict[str, Any]:
-    with open_netlink() as ipr:
-        table = LinkTable(*dump(ipr))
+    table = LinkTable(*dump())
     return table.describe(table.get(name))
 
 
@@ -264,7 +263,7 @@ def interfaces_create(params: Dict[str, Any]) -> Dict[str, Any]:
         return _wireguard_create(params)
     spec = parse_create(params)
     with open_netlink() as ipr:
-        table = LinkTable(*dump(ipr))
+        table = LinkTable(*dump())
         check_create(table, spec)
         create_link(ipr, spec)
     return {"interface": _describe(spec.name)}
@@ -322,7 +321,7 @@ def interfaces_create_many(params: Dict[str, Any]) -> Dict[str, Any]:
     ordered = order_by_dependency(specs)
     pending: Dict[str, str] = {}
     with open_netlink() as ipr:
-        table = LinkTable(*dump(ipr))
+        table = LinkTable(*dump())
         for spec in ordered:
             check_create(table, spec, pending)
             for name in spec.names():
@@ -337,8 +336,7 @@ def interfaces_create_many(params: Dict[str, Any]) -> Dict[str, Any]:
                 _delete_quietly(ipr, spec.name)
             error.data["rolled_back"] = [spec.name for spec in reversed(created)]
             raise
-    with open_netlink() as ipr:
-        table = LinkTable(*dump(ipr))
+    table = LinkTable(*dump())
     return {"interfaces": [table.describe(table.get(spec.name)) for spec in ordered]}
 
 
@@ -392,7 +390,7 @@ def interfaces_update(params: Dict[str, Any]) -> Dict[str, Any]:
     validate.only(params, ("name", "mtu", "state", "mac", "master", "new_name"))
     name = validate.interface_name("name", validate.required(params, "name"))
     with open_netlink() as ipr:
-        table = LinkTable(*dump(ipr))
+        table = LinkTable(*dump())
         link = table.get(name)
         steps = _update_steps(link, table, params)
         _apply_steps(ipr, link["index"], name, steps)
@@ -422,7 +420,7 @@ def interfaces_delete(params: Dict[str, Any]) -> Dict[str, Any]:
     validate.only(params, ("name",))
     name = validate.interface_name("name", validate.required(params, "name"))
     with open_netlink() as ipr:
-        table = LinkTable(*dump(ipr))
+        table = LinkTable(*dump())
         link = table.get(name)
         kind = link_kind(link)
         if kind in ("physical", "loopback"):
@@ -470,7 +468,7 @@ def addresses_add(params: Dict[str, Any]) -> Dict[str, Any]:
     params, name = _address_params(params, "address")
     address = validate.cidr_address("address", validate.required(params, "address"))
     with open_netlink() as ipr:
-        table = LinkTable(*dump(ipr))
+        table = LinkTable(*dump())
         index = table.get(name)["index"]
         if _find_address(_address_keys(table, index), address) is not None:
             raise AgentError(
@@ -488,7 +486,7 @@ def addresses_remove(params: Dict[str, Any]) -> Dict[str, Any]:
     params, name = _address_params(params, "address")
     address = validate.cidr_address("address", validate.required(params, "address"))
     with open_netlink() as ipr:
-        table = LinkTable(*dump(ipr))
+        table = LinkTable(*dump())
         index = table.get(name)["index"]
         if (address.ip, address.network.prefixlen) not in _address_keys(table, index):
             raise AgentError(
@@ -525,7 +523,7 @@ def addresses_replace(params: Dict[str, Any]) -> Dict[str, Any]:
     wanted = _replace_targets(params)
     wanted_keys = {(address.ip, address.network.prefixlen): address for address in wanted}
     with open_netlink() as ipr:
-        table = LinkTable(*dump(ipr))
+        table = LinkTable(*dump())
         index = table.get(name)["index"]
         current = _address_keys(table, index)
         added = _add_missing(ipr, index, name, current, wanted_keys)
@@ -533,7 +531,7 @@ def addresses_replace(params: Dict[str, Any]) -> Dict[str, Any]:
         _remove_stale(ipr, index, name, stale)
         # Removing an IPv4 primary address also removes its secondaries unless the
         # promote_secondaries sysctl is set, so re-add any wanted address that went with it.
-        after = _address_keys(LinkTable(*dump(ipr)), index)
+        after = _address_keys(LinkTable(*dump()), index)
         for key, address in wanted_keys.items():
             if key not in after:
                 _run_addr(ipr, "add", index, address, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from typing import Any
 
@@ -434,3 +435,96 @@ def test_facts(agent: AgentProcess) -> None:
         "ifupdown",
         "none",
     )
+
+
+def test_kind_settings_match_ip(netns: str, agent: AgentProcess) -> None:
+    run_ip(
+        netns,
+        "link",
+        "add",
+        "kb0",
+        "type",
+        "bridge",
+        "stp_state",
+        "1",
+        "forward_delay",
+        "900",
+        "priority",
+        "4096",
+    )
+    run_ip(netns, "link", "add", "kv0", "type", "veth", "peer", "name", "kv1")
+    run_ip(netns, "link", "add", "link", "kv1", "name", "km0", "type", "macvlan", "mode", "vepa")
+    run_ip(
+        netns,
+        "link",
+        "add",
+        "kx0",
+        "type",
+        "vxlan",
+        "id",
+        "99",
+        "remote",
+        "2001:db8::9",
+        "local",
+        "2001:db8::1",
+        "dstport",
+        "8472",
+        "dev",
+        "kv0",
+    )
+    run_ip(
+        netns,
+        "link",
+        "add",
+        "kx1",
+        "type",
+        "vxlan",
+        "id",
+        "100",
+        "group",
+        "239.0.0.9",
+        "dev",
+        "kv0",
+        "dstport",
+        "4789",
+    )
+
+    listed = {i["name"]: i for i in agent.call("interfaces.list")["interfaces"]}
+
+    assert listed["kb0"]["bridge"]["stp"] is True
+    assert listed["kb0"]["bridge"]["forward_delay"] == 9.0
+    assert listed["kb0"]["bridge"]["priority"] == 4096
+    assert listed["km0"]["macvlan"] == {"mode": "vepa", "parent": "kv1"}
+    assert listed["kx0"]["vxlan"] == {
+        "vni": 99,
+        "remote": "2001:db8::9",
+        "group": None,
+        "local": "2001:db8::1",
+        "port": 8472,
+        "parent": "kv0",
+    }
+    assert listed["kx1"]["vxlan"]["group"] == "239.0.0.9"
+    assert listed["kx1"]["vxlan"]["remote"] is None
+    assert listed["kx1"]["parent"]["name"] == "kv0"
+    state = links(netns)
+    for name in ("kb0", "kv0", "km0", "kx0", "kx1"):
+        assert listed[name]["oper_state"] == state[name]["operstate"].lower()
+        # ip adds pseudo-flags derived from the operational state and the master's state.
+        ip_flags = set(state[name]["flags"]) - {"NO-CARRIER", "M-DOWN"}
+        assert set(listed[name]["flags"]) == ip_flags
+
+
+def test_counters_match_ip(netns: str, agent: AgentProcess) -> None:
+    run_ip(netns, "link", "set", "lo", "up")
+    subprocess.run(
+        ["ip", "netns", "exec", netns, "ping", "-c", "3", "-i", "0.2", "-q", "127.0.0.1"],
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    reported = agent.call("interfaces.get", name="lo")["interface"]["counters"]
+    stats = run_ip(netns, "-j", "-s", "link", "show", "lo").stdout
+    rx = json.loads(stats)[0]["stats64"]["rx"]
+    assert reported["rx_packets"] == rx["packets"]
+    assert reported["rx_bytes"] == rx["bytes"]
+    assert reported["rx_packets"] > 0

@@ -1,0 +1,250 @@
+"""A lean reader for rtnetlink link and address dumps.
+
+pyroute2 decodes every attribute of every message into objects, which costs about 30 times
+as long as ``ip -j addr show`` on 200 links with 2,000 addresses. The listing methods need
+a few attributes, so this reader walks the raw dump with struct and decodes only those,
+into plain dicts keyed by the kernel's attribute names (``IFLA_IFNAME``), the same names
+that pyroute2 uses. Writes still go through pyroute2.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from typing import Any, Callable, Dict, List, Tuple
+
+from pyroute2.netlink.exceptions import NetlinkError
+
+NETLINK_ROUTE = 0
+RTM_GETLINK = 18
+RTM_GETADDR = 22
+NLM_F_REQUEST = 0x1
+NLM_F_DUMP = 0x300
+NLM_F_DUMP_INTR = 0x10
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+NLA_TYPE_MASK = 0x3FFF
+RECEIVE_BUFFER = 1 << 17
+DUMP_ATTEMPTS = 5
+
+_HEADER = struct.Struct("=IHHII")
+_ATTR = struct.Struct("=HH")
+_IFINFO = struct.Struct("=BxHiII")
+_IFADDR = struct.Struct("=BBBBI")
+_U8 = struct.Struct("=B")
+_U16 = struct.Struct("=H")
+_U32 = struct.Struct("=I")
+_S32 = struct.Struct("=i")
+_BE16 = struct.Struct(">H")
+_CACHEINFO = struct.Struct("=IIII")
+_STATS_FIELDS = ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes",
+                 "rx_errors", "tx_errors", "rx_dropped", "tx_dropped")  # fmt: skip
+_STATS64 = struct.Struct("=8Q")
+_STATS32 = struct.Struct("=8I")
+
+OPERSTATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
+
+Decoder = Callable[[bytes, int, int], Any]
+Attributes = Dict[int, Tuple[str, Decoder]]
+
+
+def _u8(data: bytes, start: int, end: int) -> int:
+    return int(_U8.unpack_from(data, start)[0])
+
+
+def _u16(data: bytes, start: int, end: int) -> int:
+    return int(_U16.unpack_from(data, start)[0])
+
+
+def _u32(data: bytes, start: int, end: int) -> int:
+    return int(_U32.unpack_from(data, start)[0])
+
+
+def _s32(data: bytes, start: int, end: int) -> int:
+    return int(_S32.unpack_from(data, start)[0])
+
+
+def _be16(data: bytes, start: int, end: int) -> int:
+    return int(_BE16.unpack_from(data, start)[0])
+
+
+def _string(data: bytes, start: int, end: int) -> str:
+    return data[start:end].split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _hardware_address(data: bytes, start: int, end: int) -> str:
+    return ":".join("%02x" % byte for byte in data[start:end])
+
+
+def _ipv4(data: bytes, start: int, end: int) -> str:
+    return socket.inet_ntop(socket.AF_INET, data[start : start + 4])
+
+
+def _ipv6(data: bytes, start: int, end: int) -> str:
+    return socket.inet_ntop(socket.AF_INET6, data[start : start + 16])
+
+
+def _ip(data: bytes, start: int, end: int) -> str:
+    # glibc's and musl's inet_ntop print IPv6 in RFC 5952 form (lowercase, longest zero run
+    # compressed, a single zero group kept), as ipaddress does, and about ten times faster.
+    family = socket.AF_INET if end - start == 4 else socket.AF_INET6
+    return socket.inet_ntop(family, data[start:end])
+
+
+def _operstate(data: bytes, start: int, end: int) -> str:
+    value = data[start]
+    return OPERSTATES[value] if value < len(OPERSTATES) else str(value)
+
+
+# zip(strict=) needs Python 3.10; the struct always yields as many values as there are names.
+def _stats64(data: bytes, start: int, end: int) -> Dict[str, int]:
+    return dict(zip(_STATS_FIELDS, _STATS64.unpack_from(data, start)))  # noqa: B905
+
+
+def _stats32(data: bytes, start: int, end: int) -> Dict[str, int]:
+    return dict(zip(_STATS_FIELDS, _STATS32.unpack_from(data, start)))  # noqa: B905
+
+
+def _cacheinfo(data: bytes, start: int, end: int) -> Dict[str, int]:
+    preferred, valid, created, updated = _CACHEINFO.unpack_from(data, start)
+    return {"ifa_preferred": preferred, "ifa_valid": valid, "cstamp": created,
+            "tstamp": updated}  # fmt: skip
+
+
+# Attribute numbers from linux/if_link.h and linux/if_addr.h (stable kernel ABI).
+INFO_DATA: Dict[str, Attributes] = {
+    "bridge": {
+        1: ("IFLA_BR_FORWARD_DELAY", _u32), 2: ("IFLA_BR_HELLO_TIME", _u32),
+        3: ("IFLA_BR_MAX_AGE", _u32), 4: ("IFLA_BR_AGEING_TIME", _u32),
+        5: ("IFLA_BR_STP_STATE", _u32), 6: ("IFLA_BR_PRIORITY", _u16),
+        7: ("IFLA_BR_VLAN_FILTERING", _u8),
+    },
+    "bond": {1: ("IFLA_BOND_MODE", _u8), 3: ("IFLA_BOND_MIIMON", _u32)},
+    "vlan": {1: ("IFLA_VLAN_ID", _u16), 5: ("IFLA_VLAN_PROTOCOL", _be16)},
+    "vxlan": {
+        1: ("IFLA_VXLAN_ID", _u32), 2: ("IFLA_VXLAN_GROUP", _ipv4),
+        3: ("IFLA_VXLAN_LINK", _u32), 4: ("IFLA_VXLAN_LOCAL", _ipv4),
+        15: ("IFLA_VXLAN_PORT", _be16), 16: ("IFLA_VXLAN_GROUP6", _ipv6),
+        17: ("IFLA_VXLAN_LOCAL6", _ipv6),
+    },
+    "macvlan": {1: ("IFLA_MACVLAN_MODE", _u32)},
+}  # fmt: skip
+
+
+def _decode(data: bytes, start: int, end: int, table: Attributes) -> Dict[str, Any]:
+    """Decode the attributes in data[start:end] that ``table`` names; skip the rest."""
+    result: Dict[str, Any] = {}
+    unpack = _ATTR.unpack_from
+    while start + 4 <= end:
+        length, kind = unpack(data, start)
+        if length < 4:
+            break
+        entry = table.get(kind & NLA_TYPE_MASK)
+        if entry is not None:
+            result[entry[0]] = entry[1](data, start + 4, start + length)
+        start += (length + 3) & ~3
+    return result
+
+
+def _linkinfo(data: bytes, start: int, end: int) -> Dict[str, Any]:
+    found = _decode(data, start, end, _LINKINFO)
+    kind = found.get("IFLA_INFO_KIND")
+    span = found.get("IFLA_INFO_DATA")
+    table = INFO_DATA.get(kind) if kind else None
+    found["IFLA_INFO_DATA"] = _decode(data, span[0], span[1], table) if span and table else {}
+    return found
+
+
+_LINKINFO: Attributes = {
+    1: ("IFLA_INFO_KIND", _string),
+    2: ("IFLA_INFO_DATA", lambda data, start, end: (start, end)),
+}
+
+LINK_ATTRIBUTES: Attributes = {
+    1: ("IFLA_ADDRESS", _hardware_address), 3: ("IFLA_IFNAME", _string),
+    4: ("IFLA_MTU", _u32), 5: ("IFLA_LINK", _u32), 7: ("IFLA_STATS", _stats32),
+    10: ("IFLA_MASTER", _u32), 16: ("IFLA_OPERSTATE", _operstate),
+    18: ("IFLA_LINKINFO", _linkinfo), 23: ("IFLA_STATS64", _stats64),
+    37: ("IFLA_LINK_NETNSID", _s32), 50: ("IFLA_MIN_MTU", _u32), 51: ("IFLA_MAX_MTU", _u32),
+}  # fmt: skip
+
+ADDRESS_ATTRIBUTES: Attributes = {
+    1: ("IFA_ADDRESS", _ip), 2: ("IFA_LOCAL", _ip), 3: ("IFA_LABEL", _string),
+    6: ("IFA_CACHEINFO", _cacheinfo), 8: ("IFA_FLAGS", _u32),
+}  # fmt: skip
+
+
+def _parse_link(data: bytes, start: int, end: int) -> Dict[str, Any]:
+    family, link_type, index, flags, _change = _IFINFO.unpack_from(data, start)
+    link = _decode(data, start + _IFINFO.size, end, LINK_ATTRIBUTES)
+    link.update(family=family, ifi_type=link_type, index=index, flags=flags)
+    return link
+
+
+def _parse_address(data: bytes, start: int, end: int) -> Dict[str, Any]:
+    family, prefixlen, flags, scope, index = _IFADDR.unpack_from(data, start)
+    address = _decode(data, start + _IFADDR.size, end, ADDRESS_ATTRIBUTES)
+    address.update(family=family, prefixlen=prefixlen, flags=flags, scope=scope, index=index)
+    return address
+
+
+def _request(sock: socket.socket, message_type: int, body: bytes, sequence: int) -> None:
+    header = _HEADER.pack(_HEADER.size + len(body), message_type,
+                          NLM_F_REQUEST | NLM_F_DUMP, sequence, 0)  # fmt: skip
+    sock.send(header + body)
+
+
+def _collect(
+    sock: socket.socket, sequence: int, parse: Callable[[bytes, int, int], Dict[str, Any]]
+) -> Tuple[List[Any], bool]:
+    """Read one dump to NLMSG_DONE; return the messages and whether it was interrupted."""
+    messages: List[Dict[str, Any]] = []
+    interrupted = False
+    while True:
+        data = sock.recv(RECEIVE_BUFFER)
+        offset = 0
+        while offset + _HEADER.size <= len(data):
+            length, message_type, flags, message_sequence, _pid = _HEADER.unpack_from(data, offset)
+            if length < _HEADER.size:
+                raise NetlinkError(0, "malformed netlink message of length %d" % length)
+            end = offset + length
+            if message_sequence == sequence:
+                if flags & NLM_F_DUMP_INTR:
+                    interrupted = True
+                if message_type == NLMSG_DONE:
+                    return messages, interrupted
+                if message_type == NLMSG_ERROR:
+                    code = -_S32.unpack_from(data, offset + _HEADER.size)[0]
+                    if code:
+                        raise NetlinkError(code, os.strerror(code))
+                else:
+                    messages.append(parse(data, offset + _HEADER.size, end))
+            offset += (length + 3) & ~3
+
+
+def _dump(
+    sock: socket.socket,
+    message_type: int,
+    body: bytes,
+    parse: Callable[[bytes, int, int], Dict[str, Any]],
+) -> List[Dict[str, Any]]:
+    # The kernel flags a dump that raced with a change; read it again for a consistent view.
+    for sequence in range(1, DUMP_ATTEMPTS + 1):
+        _request(sock, message_type, body, sequence)
+        messages, interrupted = _collect(sock, sequence, parse)
+        if not interrupted:
+            break
+    return messages
+
+
+def dump_links_and_addresses() -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """Dump every link and every address of the current network namespace."""
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                       NETLINK_ROUTE) as sock:  # fmt: skip
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.bind((0, 0))
+        links = _dump(sock, RTM_GETLINK, _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0), _parse_link)
+        addresses = _dump(sock, RTM_GETADDR, _IFADDR.pack(socket.AF_UNSPEC, 0, 0, 0, 0),
+                          _parse_address)  # fmt: skip
+    return links, addresses
