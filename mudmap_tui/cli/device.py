@@ -76,15 +76,21 @@ def _register_edit(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "--user, --identity-file and --jump.",
     )
     edit.add_argument("name")
-    edit.add_argument("--rename", metavar="NEW_NAME", help="new name (jumps through it follow)")
+    edit.add_argument(
+        "--rename", metavar="NEW_NAME", help="new name; devices that jump through it follow"
+    )
     edit.add_argument("--host", help="IPv4 address, IPv6 address or DNS name")
     edit.add_argument("--port", help="SSH port")
     edit.add_argument("--user", help="login user")
     edit.add_argument("--identity-file", metavar="PATH", help="private key file")
     edit.add_argument("--jump", help=JUMP_HELP)
     edit.add_argument("--notes", help="free text shown with the device")
-    edit.add_argument("--add-group", action="append", default=[], metavar="GROUP")
-    edit.add_argument("--remove-group", action="append", default=[], metavar="GROUP")
+    edit.add_argument(
+        "--add-group", action="append", default=[], metavar="GROUP", help="repeatable"
+    )
+    edit.add_argument(
+        "--remove-group", action="append", default=[], metavar="GROUP", help="repeatable"
+    )
     edit.set_defaults(func=run_edit)
 
 
