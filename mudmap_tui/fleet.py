@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from mudmap_tui.errors import MudmapError
 from mudmap_tui.ssh.errors import SshError
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.ssh.process import DEFAULT_OUTPUT_CAP, run_remote
+
+log = logging.getLogger("mudmap.fleet")
 
 DEFAULT_CONCURRENCY = 32
 DEFAULT_TIMEOUT = 60.0
@@ -181,6 +184,10 @@ async def _run_device(run: FleetRun, name: str, operation: Operation, timeout: f
     except MudmapError as error:
         result = DeviceResult(name, Outcome.ERROR, error=str(error),
                               error_kind=type(error).__name__)
+    except Exception as error:  # one device's bug must not cost the others their results
+        log.exception("%s: operation raised an unexpected error", name)
+        result = DeviceResult(name, Outcome.ERROR, error=f"{type(error).__name__}: {error}",
+                              error_kind="internal_error")
     result.duration = time.monotonic() - started
     run.results[name] = result
     run.emit(DeviceFinished(result))

@@ -127,6 +127,8 @@ async def run_remote(connection: DeviceConnection, command: str, *, timeout: flo
             await asyncio.wait_for(_collect(process, collector), timeout)
         except asyncio.TimeoutError:
             timed_out = True
+        except (asyncssh.Error, OSError) as error:
+            raise channel_error(connection.device, "run", error) from None
         finally:
             # Closing the channel is what tells the wrapper to kill the process group.
             process.close()
