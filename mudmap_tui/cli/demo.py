@@ -41,14 +41,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def running_lab() -> Lab:
     """Return the demo lab with the size it was started with."""
     try:
-        size = LabLayout.load(lab_paths.DEMO_LAB_NAME).size
+        size = LabLayout.load(lab_paths.demo_lab_name()).size
     except (OSError, ValueError, TypeError):
         size = DEFAULT_SIZE
-    return Lab(lab_paths.DEMO_LAB_NAME, size)
+    return Lab(lab_paths.demo_lab_name(), size)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    lab = Lab(lab_paths.DEMO_LAB_NAME, args.size)
+    lab = Lab(lab_paths.demo_lab_name(), args.size)
     lab.up()
     print(f"lab up: {len(lab.devices)} devices ({', '.join(lab.devices)})")
     print(f"inventory: {lab.inventory_path}   (use: mudmap --demo device list)")

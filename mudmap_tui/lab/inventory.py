@@ -17,9 +17,9 @@ def write_lab_inventory(lab: Lab) -> None:
     db = open_database(lab.inventory_path)
     try:
         store = DeviceStore(db)
-        for device in lab.devices.values():
-            if store.exists(device.name):
-                store.remove(device.name)
+        stale = [name for name in lab.devices if store.exists(name)]
+        if stale:
+            store.remove(*stale)
         # The jump device first, because a device's jump must already be in the inventory.
         for device in sorted(lab.devices.values(), key=lambda d: d.jump is not None):
             groups = ["lab", "inner"] if device.jump else ["lab", "edge"]
