@@ -14,7 +14,6 @@ from agent.links import routes_list
 from agent.registry import method
 
 OS_RELEASE_PATHS = ("/etc/os-release", "/usr/lib/os-release")
-NETWORKD_UNIT_DIRS = ("/etc/systemd/network", "/run/systemd/network")
 
 
 def read_os_release() -> Dict[str, str]:
@@ -41,15 +40,15 @@ def read_os_release() -> Dict[str, str]:
 
 def read_meminfo() -> Dict[str, int]:
     """Return /proc/meminfo totals in bytes for the fields the controller shows."""
-    wanted = {"MemTotal": "total", "MemAvailable": "available", "SwapTotal": "swap_total"}
+    names = {"MemTotal": "total", "MemAvailable": "available", "SwapTotal": "swap_total"}
     result: Dict[str, int] = {}
     try:
         with open("/proc/meminfo", encoding="ascii") as handle:
             for line in handle:
                 key, _, rest = line.partition(":")
-                if key in wanted:
+                if key in names:
                     # The kernel prints these in kibibytes ("kB").
-                    result[wanted[key]] = int(rest.split()[0]) * 1024
+                    result[names[key]] = int(rest.split()[0]) * 1024
     except OSError:
         pass
     return result

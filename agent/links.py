@@ -112,8 +112,8 @@ def link_kind(link: Message) -> str:
         return str(kind)
     if link["ifi_type"] == ARPHRD_LOOPBACK or link["flags"] & 0x8:
         return "loopback"
-    # NOTE: a link without a kind is a device driver's own link; that is a NIC on real
-    # hardware but may also be a virtual device whose driver has no rtnl_link_ops.
+    # NOTE: a link without a kind belongs to a device driver. That is a NIC on real hardware,
+    # but a virtual device whose driver has no rtnl_link_ops looks the same.
     return "physical"
 
 
@@ -408,7 +408,7 @@ def describe_route(route: Message, names: Dict[int, str]) -> Dict[str, Any]:
 def routes_list(params: Dict[str, Any]) -> Dict[str, Any]:
     params = validate.params_object(params)
     validate.only(params, ("table",))
-    wanted = table_number(params.get("table", "main"))
+    requested_table = table_number(params.get("table", "main"))
     with open_netlink() as ipr:
         try:
             links = list(ipr.link("dump"))
@@ -421,6 +421,6 @@ def routes_list(params: Dict[str, Any]) -> Dict[str, Any]:
         if route["family"] not in (socket.AF_INET, socket.AF_INET6):
             continue
         table = route.get("RTA_TABLE") or route["table"]
-        if wanted is None or table == wanted:
+        if requested_table is None or table == requested_table:
             result.append(describe_route(route, names))
     return {"routes": result}

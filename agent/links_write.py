@@ -7,9 +7,9 @@ a command or a shell.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import ipaddress
+import logging
 import os
 from typing import Any, Dict, List, Optional, Set
 
@@ -35,6 +35,8 @@ KIND_FIELDS = {
     "veth": ("peer",),
 }
 VXLAN_DEFAULT_PORT = 4789
+
+log = logging.getLogger(__name__)
 
 
 class CreateSpec:
@@ -232,8 +234,10 @@ def _set(ipr: IPRoute, name: str, settings: Dict[str, Any], action: str) -> None
 
 
 def _delete_quietly(ipr: IPRoute, name: str) -> None:
-    with contextlib.suppress(AgentError, NetlinkError):
+    try:
         ipr.link("del", index=_index(ipr, name))
+    except (AgentError, NetlinkError) as error:
+        log.error("cannot delete %s while rolling back: %s", name, error)
 
 
 def _describe(name: str) -> Dict[str, Any]:
@@ -407,8 +411,10 @@ def _apply_steps(ipr: IPRoute, index: int, name: str, steps: List[Dict[str, Any]
             ipr.link("set", index=index, **step["do"])
         except NetlinkError as error:
             for applied in reversed(done):
-                with contextlib.suppress(NetlinkError):
+                try:
                     ipr.link("set", index=index, **applied["undo"])
+                except NetlinkError as undo_error:
+                    log.error("cannot undo %s on %s: %s", applied["do"], name, undo_error)
             change = ", ".join("%s=%s" % item for item in step["do"].items())
             raise netlink_error(error, "cannot set %s on %s" % (change, name)) from None
         done.append(step)
@@ -503,13 +509,13 @@ def addresses_remove(params: Dict[str, Any]) -> Dict[str, Any]:
 
 def _replace_targets(params: Dict[str, Any]) -> List[validate.IPInterface]:
     items = validate.array("addresses", validate.required(params, "addresses"))
-    wanted: List[validate.IPInterface] = []
+    requested: List[validate.IPInterface] = []
     for position, item in enumerate(items):
         address = validate.cidr_address("addresses[%d]" % position, item)
-        if any(other.ip == address.ip for other in wanted):
+        if any(other.ip == address.ip for other in requested):
             raise invalid("addresses[%d]" % position, item, "the address is listed twice")
-        wanted.append(address)
-    return wanted
+        requested.append(address)
+    return requested
 
 
 def _is_managed(key: Any) -> bool:
@@ -520,19 +526,19 @@ def _is_managed(key: Any) -> bool:
 @method("addresses.replace")
 def addresses_replace(params: Dict[str, Any]) -> Dict[str, Any]:
     params, name = _address_params(params, "addresses")
-    wanted = _replace_targets(params)
-    wanted_keys = {(address.ip, address.network.prefixlen): address for address in wanted}
+    requested = _replace_targets(params)
+    requested_keys = {(address.ip, address.network.prefixlen): address for address in requested}
     with open_netlink() as ipr:
         table = LinkTable(*dump())
         index = table.get(name)["index"]
         current = _address_keys(table, index)
-        added = _add_missing(ipr, index, name, current, wanted_keys)
-        stale = [key for key in current if key not in wanted_keys and _is_managed(key)]
+        added = _add_missing(ipr, index, name, current, requested_keys)
+        stale = [key for key in current if key not in requested_keys and _is_managed(key)]
         _remove_stale(ipr, index, name, stale)
         # Removing an IPv4 primary address also removes its secondaries unless the
-        # promote_secondaries sysctl is set, so re-add any wanted address that went with it.
+        # promote_secondaries sysctl is set, so re-add any requested address that went with it.
         after = _address_keys(LinkTable(*dump()), index)
-        for key, address in wanted_keys.items():
+        for key, address in requested_keys.items():
             if key not in after:
                 _run_addr(ipr, "add", index, address, name)
     return {
@@ -558,10 +564,10 @@ def _add_missing(
     index: int,
     name: str,
     current: Dict[Any, Message],
-    wanted: Dict[Any, validate.IPInterface],
+    requested: Dict[Any, validate.IPInterface],
 ) -> List[str]:
     added: List[validate.IPInterface] = []
-    for key, address in wanted.items():
+    for key, address in requested.items():
         if key in current:
             continue
         same_ip = _find_address(current, address)
@@ -579,8 +585,10 @@ def _add_missing(
 
 def _undo(ipr: IPRoute, index: int, added: List[validate.IPInterface]) -> None:
     for address in reversed(added):
-        with contextlib.suppress(NetlinkError):
+        try:
             _addr(ipr, "del", index, address)
+        except NetlinkError as error:
+            log.error("cannot remove %s while rolling back: %s", address, error)
 
 
 def _remove_stale(ipr: IPRoute, index: int, name: str, stale: List[Any]) -> None:

@@ -9,6 +9,7 @@ that pyroute2 uses. Writes still go through pyroute2.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import struct
@@ -82,14 +83,17 @@ def _ipv4(data: bytes, start: int, end: int) -> str:
 
 
 def _ipv6(data: bytes, start: int, end: int) -> str:
-    return socket.inet_ntop(socket.AF_INET6, data[start : start + 16])
+    # glibc's inet_ntop matches ipaddress's RFC 5952 text except for addresses in ::/96 and
+    # ::ffff:0:0/96, which it prints with a dotted quad; ipaddress formats those.
+    raw = data[start : start + 16]
+    text = socket.inet_ntop(socket.AF_INET6, raw)
+    return text if "." not in text else ipaddress.IPv6Address(raw).compressed
 
 
 def _ip(data: bytes, start: int, end: int) -> str:
-    # glibc's and musl's inet_ntop print IPv6 in RFC 5952 form (lowercase, longest zero run
-    # compressed, a single zero group kept), as ipaddress does, and about ten times faster.
-    family = socket.AF_INET if end - start == 4 else socket.AF_INET6
-    return socket.inet_ntop(family, data[start:end])
+    if end - start == 4:
+        return socket.inet_ntop(socket.AF_INET, data[start:end])
+    return _ipv6(data, start, end)
 
 
 def _operstate(data: bytes, start: int, end: int) -> str:

@@ -301,6 +301,8 @@ def serve(channel: Channel, idle_timeout: float) -> int:
         if not line.strip():
             continue
         request, response = parse_request(line)
+        if request is None and response is not None:
+            log.warning("rejected request: %s", response["error"]["message"])
         if request is not None:
             response = dispatch(request)
             if request.is_notification:

@@ -20,7 +20,7 @@ IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IFNAME_MAX_BYTES = 15
 # The kernel's dev_valid_name() rejects '/', ':' and isspace() bytes; its isspace() also
 # counts 0xa0 (Latin-1 no-break space), which occurs inside UTF-8 sequences such as 'à'.
-# Control bytes are rejected too because iproute2 and udev cannot handle them.
+# Control bytes are rejected too, so an accepted name always prints as it is.
 _IFNAME_BAD_BYTES = frozenset(b"/:\x7f\xa0") | frozenset(range(0x21))
 
 MTU_MIN = 68

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent import validate
+from agent import rtnl_dump, validate
 from agent.errors import AgentError
 
 ANY_JSON = st.recursive(
@@ -250,3 +250,19 @@ def test_only_rejects_unknown_members() -> None:
     with pytest.raises(AgentError) as caught:
         validate.only({"name": "x", "mtuu": 1}, ("name", "mtu"))
     assert caught.value.data["field"] == "mtuu"
+
+
+@given(
+    st.binary(min_size=16, max_size=16)
+    | st.builds(
+        lambda words: b"".join(w.to_bytes(2, "big") for w in words),
+        st.lists(st.sampled_from([0, 0, 1, 0xFFFF, 0x2001]), min_size=8, max_size=8),
+    )
+)
+def test_dump_ipv6_text_is_rfc5952(raw: bytes) -> None:
+    assert rtnl_dump._ip(raw, 0, 16) == ipaddress.IPv6Address(raw).compressed
+
+
+@given(st.binary(min_size=4, max_size=4))
+def test_dump_ipv4_text(raw: bytes) -> None:
+    assert rtnl_dump._ip(raw, 0, 4) == str(ipaddress.IPv4Address(raw))
