@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.agent.netns_fixtures import addresses, links, run_ip, snapshot
-from tests.agent_client import AgentCallError, AgentProcess
+from tests.agent_client import AgentCallError, AgentProcess, in_netns, source_agent_argv
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(120)]
 
@@ -332,15 +332,23 @@ def test_invalid_params_change_nothing(
     assert snapshot(netns) == before
 
 
-def test_mtu_checked_against_link_range(netns: str, agent: AgentProcess) -> None:
+def test_mtu_limits_match_ip(netns: str, agent: AgentProcess) -> None:
     agent.call("interfaces.create", kind="bridge", name="rbr")
     link = agent.call("interfaces.get", name="rbr")["interface"]
-    before = snapshot(netns)
-    if link["max_mtu"] and link["max_mtu"] < 65535:
-        error = call_error(agent, "interfaces.update", name="rbr", mtu=link["max_mtu"] + 1)
-        assert error.kind == "invalid_params"
     assert link["min_mtu"] == links(netns)["rbr"]["min_mtu"]
     assert link["max_mtu"] == links(netns)["rbr"]["max_mtu"]
+
+
+def test_mtu_kernel_rejection_changes_nothing(netns: str, agent: AgentProcess) -> None:
+    # A macvlan's MTU may not exceed its parent's; only the kernel knows that rule.
+    run_ip(netns, "link", "add", "mp0", "type", "veth", "peer", "name", "mp1")
+    run_ip(netns, "link", "add", "link", "mp0", "name", "mm0", "type", "macvlan")
+    before = snapshot(netns)
+
+    error = call_error(agent, "interfaces.update", name="mm0", mtu=9000, state="up")
+
+    assert error.kind == "invalid_params"
+    assert "mm0" in error.message
     assert snapshot(netns) == before
 
 
@@ -528,3 +536,24 @@ def test_counters_match_ip(netns: str, agent: AgentProcess) -> None:
     assert reported["rx_packets"] == rx["packets"]
     assert reported["rx_bytes"] == rx["bytes"]
     assert reported["rx_packets"] > 0
+
+
+def test_unprivileged_agent_permission_denied(netns: str) -> None:
+    argv = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        *source_agent_argv(),
+    ]
+    before = snapshot(netns)
+    with AgentProcess(in_netns(netns, argv)) as unprivileged:
+        assert unprivileged.call("hello")["is_root"] is False
+        assert [i["name"] for i in unprivileged.call("interfaces.list")["interfaces"]] == ["lo"]
+
+        error = call_error(unprivileged, "interfaces.create", kind="bridge", name="nobr")
+
+    assert error.kind == "permission_denied"
+    assert "root" in error.message
+    assert snapshot(netns) == before
