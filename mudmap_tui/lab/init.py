@@ -55,6 +55,13 @@ def prepare_filesystem(config):
     for directory in ("/run/sshd", "/run/wireguard", "/run/lock"):
         os.makedirs(directory, exist_ok=True)
     os.chmod("/run/sshd", 0o755)
+    for target, layer in sorted(config["overlays"].items()):
+        # Copy-on-write over the host's directory: the device sees the host's files, and
+        # whatever it changes (users, passwords, network configuration) stays its own.
+        os.makedirs(layer["upper"], exist_ok=True)
+        os.makedirs(layer["work"], exist_ok=True)
+        options = f"lowerdir={target},upperdir={layer['upper']},workdir={layer['work']}"
+        mount("overlay", "overlay", target, options)
     for target, source in sorted(config["binds"].items()):
         bind(source, target)
 

@@ -18,11 +18,12 @@ INIT_SOURCE = Path(__file__).with_name("init.py")
 # Persisted per device, bind-mounted over the host's directory inside the device.
 PERSISTED_DIRS = {
     "/root": "root",
-    "/etc/wireguard": "etc-wireguard",
-    "/etc/network": "etc-network",
-    "/etc/systemd/network": "etc-systemd-network",
     "/var/cache/mudmap": "var-cache-mudmap",
 }
+# Persisted per device as an overlay on the host's directory, so that the device starts
+# with the host's /etc (users, sudo, ifupdown) and keeps its own changes, such as
+# /etc/wireguard, /etc/network and /etc/shadow, to itself.
+OVERLAY_DIRS = {"/etc": "etc"}
 
 
 def write_json_atomically(path: Path, data: object) -> None:
@@ -95,6 +96,10 @@ class LabLayout:
             "hostname": device.name,
             "host_pid_ns": self.host_pid_ns,
             "binds": {target: str(disk / name) for target, name in PERSISTED_DIRS.items()},
+            "overlays": {
+                target: {"upper": str(disk / f"{name}-upper"), "work": str(disk / f"{name}-work")}
+                for target, name in OVERLAY_DIRS.items()
+            },
             "sshd_config": str(self.sshd_config(device.name)),
             "sshd_log": str(self.device_dir(device.name) / "sshd.log"),
         }

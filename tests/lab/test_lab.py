@@ -94,6 +94,16 @@ def test_devices_have_private_hostname_and_wireguard_dirs(lab: Lab) -> None:
     lab.run("lab1", ["rm", "/run/wireguard/private-marker", "/etc/wireguard/marker.conf"])
 
 
+def test_devices_have_private_etc(lab: Lab) -> None:
+    lab.run("lab2", ["useradd", "--no-create-home", "labonly"])
+    try:
+        assert "labonly:" in lab.run("lab2", ["cat", "/etc/passwd"]).stdout
+        assert "labonly:" not in lab.run("lab1", ["cat", "/etc/passwd"]).stdout
+        assert "labonly:" not in Path("/etc/passwd").read_text()
+    finally:
+        lab.run("lab2", ["userdel", "labonly"])
+
+
 def test_devices_have_demo_interfaces(lab: Lab) -> None:
     links = {link["ifname"]: link for link in json.loads(lab.run("lab2", ["ip", "-j", "-d",
                                                                          "addr"]).stdout)}
