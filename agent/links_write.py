@@ -18,7 +18,15 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from agent import validate
 from agent.errors import AgentError, invalid
-from agent.links import LinkTable, Message, dump, link_kind, netlink_error, open_netlink
+from agent.links import (
+    LinkTable,
+    Message,
+    dump,
+    interfaces_get,
+    link_kind,
+    netlink_error,
+    open_netlink,
+)
 from agent.registry import method
 
 CREATABLE_KINDS = ("dummy", "bridge", "bond", "vlan", "macvlan", "vxlan", "veth", "wireguard")
@@ -264,7 +272,9 @@ def _wireguard_create(params: Dict[str, Any]) -> Any:
 def interfaces_create(params: Dict[str, Any]) -> Dict[str, Any]:
     params = validate.params_object(params)
     if params.get("kind") == "wireguard":
-        return _wireguard_create(params)
+        # The WireGuard module validates its own parameters, including name.
+        _wireguard_create(params)
+        return interfaces_get({"name": params["name"]})
     spec = parse_create(params)
     with open_netlink() as ipr:
         table = LinkTable(*dump())

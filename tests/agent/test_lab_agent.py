@@ -164,3 +164,19 @@ def test_ssh_agent_exits_on_eof(installed: Lab) -> None:
     agent = ssh_agent(installed, "lab3")
     assert agent.call("hello")["hostname"] == "lab3"
     assert agent.close() == 0
+
+
+def test_wireguard_through_interfaces_create(installed: Lab, nsenter_lab1: AgentProcess) -> None:
+    agent = nsenter_lab1
+    created = agent.call("interfaces.create", kind="wireguard", name="h2awg0", listen_port=51999)
+    try:
+        interface = created["interface"]
+        assert interface["kind"] == "wireguard"
+        assert interface["wireguard"]["listen_port"] == 51999
+        assert "h2awg0" in device_links(installed, "lab1")
+        listed = {i["name"]: i for i in agent.call("interfaces.list")["interfaces"]}
+        assert listed["h2awg0"]["kind"] == "wireguard"
+        assert "wireguard" not in listed["h2awg0"]
+    finally:
+        agent.call("wg.delete", name="h2awg0")
+    assert "h2awg0" not in device_links(installed, "lab1")
