@@ -64,6 +64,10 @@ VLAN_PROTOCOL_NAMES = {0x8100: "802.1Q", 0x88A8: "802.1ad"}
 
 log = logging.getLogger(__name__)
 
+# Default deadlines in seconds, merged into the server's table. A dump of thousands of links
+# and addresses takes well under a second, so 10 s means the device is in trouble.
+DEADLINES = {"interfaces.list": 10.0, "interfaces.get": 10.0, "routes.list": 10.0}
+
 # A decoded rtnetlink message: header fields and attributes by their kernel names.
 Message = Dict[str, Any]
 

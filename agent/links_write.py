@@ -46,6 +46,9 @@ VXLAN_DEFAULT_PORT = 4789
 
 log = logging.getLogger(__name__)
 
+# create_many may create and roll back up to 256 links, each a few netlink round trips.
+DEADLINES = {"interfaces.create_many": 120.0}
+
 
 class CreateSpec:
     """A validated interfaces.create request: netlink attributes plus post-create settings."""
