@@ -77,7 +77,9 @@ def netlink_error(error: NetlinkError, action: str) -> AgentError:
     code = error.code
     text = "%s: %s" % (action, os.strerror(code) if code else error)
     if code in (errno.EPERM, errno.EACCES):
-        return AgentError("permission_denied", text + " (the agent must run as root)", errno=code)
+        return AgentError(
+            "permission_denied", text + " (the agent needs root or CAP_NET_ADMIN)", errno=code
+        )
     if code == errno.EEXIST:
         return AgentError("exists", text, errno=code)
     if code in (errno.ENODEV, errno.ENOENT, errno.EADDRNOTAVAIL, errno.ESRCH):

@@ -455,6 +455,27 @@ def interfaces_delete(params: Dict[str, Any]) -> Dict[str, Any]:
     return {"deleted": name}
 
 
+def check_ipv6_enabled(name: str, addresses: List[validate.IPInterface]) -> None:
+    """Reject IPv6 addresses for a link where IPv6 is off, which the kernel reports as EACCES."""
+    if not any(address.version == 6 for address in addresses):
+        return
+    if not os.path.isdir("/proc/sys/net/ipv6"):
+        raise AgentError("unsupported", "this kernel has no IPv6 support, so %s cannot get an "
+                         "IPv6 address" % name, name=name)  # fmt: skip
+    # /proc/sys/net shows the sysctls of the agent's own network namespace.
+    try:
+        with open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % name, encoding="ascii") as handle:
+            disabled = handle.read().strip() == "1"
+    except OSError:
+        return
+    if disabled:
+        raise AgentError(
+            "conflict",
+            "IPv6 is disabled on %s; set net.ipv6.conf.%s.disable_ipv6=0 first" % (name, name),
+            name=name,
+        )
+
+
 def _address_keys(table: LinkTable, index: int) -> Dict[Any, Message]:
     """Map each address on a link (ip, prefixlen) to its netlink message."""
     result = {}
@@ -489,6 +510,7 @@ def addresses_add(params: Dict[str, Any]) -> Dict[str, Any]:
     with open_netlink() as ipr:
         table = LinkTable(*dump())
         index = table.get(name)["index"]
+        check_ipv6_enabled(name, [address])
         if _find_address(_address_keys(table, index), address) is not None:
             raise AgentError(
                 "exists", "%s already has address %s" % (name, address.ip.compressed), name=name
@@ -544,6 +566,7 @@ def addresses_replace(params: Dict[str, Any]) -> Dict[str, Any]:
     with open_netlink() as ipr:
         table = LinkTable(*dump())
         index = table.get(name)["index"]
+        check_ipv6_enabled(name, requested)
         current = _address_keys(table, index)
         added = _add_missing(ipr, index, name, current, requested_keys)
         stale = [key for key in current if key not in requested_keys and _is_managed(key)]

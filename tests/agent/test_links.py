@@ -557,3 +557,19 @@ def test_unprivileged_agent_permission_denied(netns: str) -> None:
     assert error.kind == "permission_denied"
     assert "root" in error.message
     assert snapshot(netns) == before
+
+
+def test_ipv6_disabled_is_conflict(netns: str, agent: AgentProcess) -> None:
+    run_ip(netns, "link", "add", "d6", "type", "bridge")
+    subprocess.run(
+        ["ip", "netns", "exec", netns, "sysctl", "-q", "-w", "net.ipv6.conf.d6.disable_ipv6=1"],
+        check=True,
+        timeout=30,
+    )
+    before = snapshot(netns)
+
+    error = call_error(agent, "addresses.add", name="d6", address="2001:db8::6/64")
+
+    assert error.kind == "conflict"
+    assert "disable_ipv6" in error.message
+    assert snapshot(netns) == before
