@@ -188,12 +188,16 @@ def check_create(
         check_master(table, spec.name, spec.master, pending_kinds)
 
 
-def _unsupported_kind(kind: str, error: NetlinkError) -> AgentError:
+def _unsupported_kind(spec: CreateSpec, error: NetlinkError) -> AgentError:
+    # EOPNOTSUPP also comes from a parent that cannot carry the kind (a VLAN on loopback).
+    message = "cannot create a %s interface: this kernel has no support for link kind %s" % (
+        spec.kind,
+        spec.kind,
+    )
+    if spec.parent:
+        message += ", or parent %s cannot carry one" % spec.parent
     return AgentError(
-        "unsupported",
-        "cannot create a %s interface: this kernel has no support for link kind %s (%s)"
-        % (kind, kind, os.strerror(error.code)),
-        kind_name=kind,
+        "unsupported", "%s (%s)" % (message, os.strerror(error.code)), kind_name=spec.kind
     )
 
 
@@ -207,7 +211,7 @@ def create_link(ipr: IPRoute, spec: CreateSpec) -> None:
         ipr.link("add", **attributes)
     except NetlinkError as error:
         if error.code == errno.EOPNOTSUPP:
-            raise _unsupported_kind(spec.kind, error) from None
+            raise _unsupported_kind(spec, error) from None
         raise netlink_error(
             error, "cannot create %s interface %s" % (spec.kind, spec.name)
         ) from None
