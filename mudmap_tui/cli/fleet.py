@@ -113,9 +113,9 @@ def _make_pool(store: DeviceStore, accept_new: bool) -> ConnectionPool:
 class LinePrinter:
     """Print output as whole lines prefixed by the device name, as they arrive."""
 
-    def __init__(self, width: int, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+    def __init__(self, width: int, out: TextIO | None = None, err: TextIO | None = None) -> None:
         self.width = width
-        self.streams = {"stdout": out, "stderr": err}
+        self.streams = {"stdout": out or sys.stdout, "stderr": err or sys.stderr}
         self.partial: dict[tuple[str, str], bytes] = {}
 
     def handle(self, event: FleetEvent) -> None:

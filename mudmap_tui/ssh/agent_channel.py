@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncssh
 
-from mudmap_tui.ssh.connection import DeviceConnection, channel_error
+from mudmap_tui.ssh.connection import DeviceConnection, channel_error, open_with_retry
 from mudmap_tui.ssh.errors import (
     AgentProtocolError,
     AgentUnavailable,
@@ -293,12 +293,11 @@ class AgentSession:
     async def _start_process(self, command: str) -> None:
         self._forget_process()
         conn = await self.connection.ensure()
-        try:
-            # The agent's channel is not counted against the channel cap: it stays open
-            # for the whole connection, one above the cap and still below sshd's MaxSessions.
-            process = await conn.create_process(command, encoding=None, request_pty=False)
-        except asyncssh.Error as error:
-            raise channel_error(self.device, "agent start", error) from None
+        # The agent's channel is not counted against the channel cap: it stays open for the
+        # whole connection, one above the cap and still below sshd's MaxSessions.
+        process = await open_with_retry(
+            self.device, "agent start",
+            lambda: conn.create_process(command, encoding=None, request_pty=False))
         self._process = process
         self._stderr.clear()
         self.start_count += 1

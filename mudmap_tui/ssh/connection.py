@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncssh
 
@@ -32,6 +32,11 @@ from mudmap_tui.ssh.log import DeviceLogger
 # OpenSSH's sshd allows 10 sessions per connection by default (MaxSessions); staying below
 # it leaves room for a second client on the same connection, such as a TUI shell.
 MAX_CHANNELS_PER_CONNECTION = 8
+# sshd frees a session slot only in its main loop after the channel close exchange, so a
+# channel opened right after another one closed can still hit MaxSessions ("no more
+# sessions"). Such an open is retried this many times, the delay doubling from the first.
+CHANNEL_OPEN_ATTEMPTS = 6
+CHANNEL_RETRY_FIRST_DELAY = 0.05
 # Attempts after a dropped connection, and the delay before the first retry (doubling).
 RECONNECT_ATTEMPTS = 3
 RECONNECT_FIRST_DELAY = 0.5
@@ -224,6 +229,26 @@ class DeviceConnection:
             conn.close()
             with contextlib.suppress(Exception):
                 await conn.wait_closed()
+
+
+T = TypeVar("T")
+
+
+async def open_with_retry(device: str, operation: str,
+                          opener: Callable[[], Awaitable[T]]) -> T:
+    """Run ``opener`` (which opens a channel), retrying while sshd refuses the channel."""
+    delay = CHANNEL_RETRY_FIRST_DELAY
+    for attempt in range(1, CHANNEL_OPEN_ATTEMPTS + 1):
+        try:
+            return await opener()
+        except asyncssh.ChannelOpenError as error:
+            if attempt == CHANNEL_OPEN_ATTEMPTS:
+                raise channel_error(device, operation, error) from None
+            await asyncio.sleep(delay)
+            delay *= 2
+        except asyncssh.Error as error:
+            raise channel_error(device, operation, error) from None
+    raise AssertionError("unreachable")
 
 
 def channel_error(device: str, operation: str, error: Exception) -> ChannelFailed:

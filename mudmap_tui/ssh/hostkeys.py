@@ -105,9 +105,9 @@ class HostKeyStore:
             host_keys, ca_keys, revoked, *_ = _match_file(known, host, addr, port)
             if host_keys or ca_keys:
                 match.sources.append(path)
-            match.host_keys.extend(host_keys)
-            match.ca_keys.extend(ca_keys)
-            match.revoked_keys.extend(revoked)
+            _extend_unique(match.host_keys, host_keys)
+            _extend_unique(match.ca_keys, ca_keys)
+            _extend_unique(match.revoked_keys, revoked)
         return match
 
     def add(self, host: str, port: int, key: asyncssh.SSHKey | str) -> None:
@@ -167,6 +167,15 @@ class HostKeyStore:
                 yield
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _extend_unique(keys: list[asyncssh.SSHKey], more: Sequence[asyncssh.SSHKey]) -> None:
+    # A line can match both by name and by address, as when the host is an IP address.
+    seen = {fingerprint(key) for key in keys}
+    for key in more:
+        if fingerprint(key) not in seen:
+            seen.add(fingerprint(key))
+            keys.append(key)
 
 
 def _line_names_host(line: str, name: str) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import asyncssh
 
-from mudmap_tui.ssh.connection import DeviceConnection, channel_error
+from mudmap_tui.ssh.connection import DeviceConnection, channel_error, open_with_retry
 from mudmap_tui.ssh.errors import TimedOut
 
 DEFAULT_OUTPUT_CAP = 1024 * 1024
@@ -117,11 +117,9 @@ async def run_remote(connection: DeviceConnection, command: str, *, timeout: flo
     collector = _OutputCollector(output_cap, on_output)
     started = time.monotonic()
     async with connection.channel("run") as conn:
-        try:
-            process = await conn.create_process(wrap_command(command), encoding=None,
-                                                request_pty=False)
-        except (asyncssh.ChannelOpenError, asyncssh.Error) as error:
-            raise channel_error(connection.device, "run", error) from None
+        process = await open_with_retry(
+            connection.device, "run",
+            lambda: conn.create_process(wrap_command(command), encoding=None, request_pty=False))
         timed_out = False
         try:
             await asyncio.wait_for(_collect(process, collector), timeout)

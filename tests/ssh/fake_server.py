@@ -37,7 +37,8 @@ class FakeServer:
     hostkeys: HostKeyStore
     connections: int = 0
 
-    def pool(self, policy: HostKeyPolicy = HostKeyPolicy.STRICT, **settings: float) -> ConnectionPool:
+    def pool(self, policy: HostKeyPolicy = HostKeyPolicy.STRICT,
+             **settings: float) -> ConnectionPool:
         return ConnectionPool([self.device], settings=SshSettings(config_paths=[], **settings),
                               hostkeys=self.hostkeys, policy=policy)
 
