@@ -266,3 +266,55 @@ def test_dump_ipv6_text_is_rfc5952(raw: bytes) -> None:
 @given(st.binary(min_size=4, max_size=4))
 def test_dump_ipv4_text(raw: bytes) -> None:
     assert rtnl_dump._ip(raw, 0, 4) == str(ipaddress.IPv4Address(raw))
+
+
+@given(ANY_JSON)
+def test_macvlan_mode(value: Any) -> None:
+    if isinstance(value, str) and value in validate.MACVLAN_MODES:
+        assert validate.macvlan_mode("mode", value) == (value, validate.MACVLAN_MODES[value])
+    else:
+        rejects(validate.macvlan_mode, value, "mode")
+
+
+@given(ANY_JSON)
+def test_admin_state(value: Any) -> None:
+    if value in ("up", "down") and isinstance(value, str):
+        assert validate.admin_state("state", value) == value
+    else:
+        rejects(validate.admin_state, value, "state")
+
+
+@given(ANY_JSON)
+def test_array_and_params_object(value: Any) -> None:
+    if isinstance(value, list):
+        assert validate.array("items", value) is value
+    else:
+        rejects(validate.array, value, "items")
+    if value is None or isinstance(value, dict):
+        assert validate.params_object(value) == (value or {})
+    else:
+        with pytest.raises(AgentError) as caught:
+            validate.params_object(value)
+        assert caught.value.data["field"] == "params"
+
+
+def test_array_length_limit() -> None:
+    error = rejects(lambda field, v: validate.array(field, v, max_items=3), [1, 2, 3, 4], "items")
+    assert "at most 3" in error.message
+
+
+@given(ANY_JSON)
+def test_string(value: Any) -> None:
+    if isinstance(value, str) and 1 <= len(value) <= 8:
+        assert validate.string("s", value, max_length=8) == value
+    else:
+        rejects(lambda field, v: validate.string(field, v, max_length=8), value, "s")
+
+
+@given(ANY_JSON)
+def test_integer(value: Any) -> None:
+    in_range = isinstance(value, int) and not isinstance(value, bool) and -5 <= value <= 5
+    if in_range:
+        assert validate.integer("n", value, -5, 5) == value
+    else:
+        rejects(lambda field, v: validate.integer(field, v, -5, 5), value, "n")
