@@ -72,6 +72,7 @@ def main() -> int:
     args = parser.parse_args()
     netns = f"h2a-bench-{uuid.uuid4().hex[:6]}"
     build(netns)
+
     try:
         with AgentProcess(in_netns(netns, source_agent_argv())) as agent:
             listed = agent.call("interfaces.list")["interfaces"]
@@ -83,6 +84,7 @@ def main() -> int:
                 ip_times.append(time_ip(netns))
     finally:
         subprocess.run(["ip", "netns", "delete", netns], check=False)
+
     agent_median = statistics.median(agent_times)
     ip_median = statistics.median(ip_times)
     print(

@@ -94,8 +94,8 @@ def test_create_each_kind(
 def test_create_many_rolls_back(netns: str, agent: AgentProcess) -> None:
     before = snapshot(netns)
 
-    # The bridge and the veth pair are created before the macvlan's MTU, above its parent's
-    # 1500, fails in the kernel; both must be gone again afterwards.
+    # The macvlan's MTU of 9000 exceeds its parent's 1500, so the kernel rejects it after
+    # the bridge and the veth pair exist. Both must be gone again afterwards.
     error = call_error(
         agent,
         "interfaces.create_many",
@@ -340,7 +340,7 @@ def test_mtu_limits_match_ip(netns: str, agent: AgentProcess) -> None:
 
 
 def test_mtu_kernel_rejection_changes_nothing(netns: str, agent: AgentProcess) -> None:
-    # A macvlan's MTU may not exceed its parent's; only the kernel knows that rule.
+    # A macvlan's MTU may not exceed its parent's, a rule that only the kernel checks.
     run_ip(netns, "link", "add", "mp0", "type", "veth", "peer", "name", "mp1")
     run_ip(netns, "link", "add", "link", "mp0", "name", "mm0", "type", "macvlan")
     before = snapshot(netns)
