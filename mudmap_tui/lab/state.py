@@ -37,7 +37,7 @@ def write_json_atomically(path: Path, data: object) -> None:
 
 @dataclass
 class LabLayout:
-    """What a running lab is made of; saved in its run directory so ``down`` can undo it."""
+    """The parts of a running lab, saved in its run directory so that ``down`` can undo it."""
 
     lab_name: str
     size: int
