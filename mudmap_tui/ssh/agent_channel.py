@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import hashlib
 import json
 import shlex
@@ -59,7 +60,7 @@ class AgentBundle:
 
     @property
     def filename(self) -> str:
-        return f"agent-{self.sha256}.pyz"
+        return f"mudmap-agent-{self.sha256}.pyz"
 
 
 # Prints "key=value" lines about the device; values never contain spaces.
@@ -412,12 +413,13 @@ async def agent_session(connection: DeviceConnection, bundle: AgentBundle) -> Ag
     return session
 
 
+@functools.cache
 def default_bundle() -> AgentBundle:
-    """Return the agent zipapp that ``mudmap_tui.agent_build`` builds from this checkout."""
-    try:
-        from mudmap_tui import agent_build  # type: ignore[attr-defined]
-    except ImportError as error:
-        raise AgentUnavailable("controller", "agent build",
-                               f"cannot import mudmap_tui.agent_build ({error})") from None
-    path = agent_build.build_agent()
-    return AgentBundle.from_path(Path(path))
+    """Return the agent zipapp built from this installation by ``mudmap_tui.agent_build``.
+
+    Built once per process: the build reads and compresses every agent and pyroute2 file.
+    """
+    from mudmap_tui import agent_build
+
+    data, sha256 = agent_build.build()
+    return AgentBundle(data, sha256)

@@ -253,7 +253,7 @@ async def test_sudo_password_prompt_is_reported(lab: Lab, sudo_user: str,
     from mudmap_tui.ssh.agent_channel import agent_session
     from mudmap_tui.ssh.errors import SudoPasswordRequired
     from mudmap_tui.store.models import Device
-    from tests.ssh.bundle import test_bundle
+    from tests.ssh.bundle import agent_bundle
 
     device = Device(name="lab1-user", host=lab.devices["lab1"].address, user=sudo_user,
                     identity_file=str(lab.client_key))
@@ -266,7 +266,7 @@ async def test_sudo_password_prompt_is_reported(lab: Lab, sudo_user: str,
         assert result.stdout == f"{sudo_user}\n".encode()
         assert b"sudo" in result.stderr
         with pytest.raises(SudoPasswordRequired) as caught:
-            await agent_session(await pool.connection("lab1-user"), test_bundle())
+            await agent_session(await pool.connection("lab1-user"), agent_bundle())
         assert caught.value.device == "lab1-user"
     finally:
         await pool.close()
