@@ -1,0 +1,140 @@
+"""journal.tail: input rules, journalctl's JSON, and the /var/log fallback without journald."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from agent import journal
+from agent.errors import AgentError
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, 0),
+        (1764878400, 1764878400),
+        (1764878400.9, 1764878400),
+        ("2026-12-04T20:00:00+00:00", 1796414400),
+        ("2026-12-04T20:00:00Z", 1796414400),
+        ("2026-12-04T21:00:00+01:00", 1796414400),
+    ],
+)
+def test_since_accepted(value: object, expected: int) -> None:
+    assert journal.parse_since(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value", [-1, True, "yesterday", "2026-12-04T20:00:00", "2026-13-01T00:00:00Z", None, []]
+)
+def test_since_rejected(value: object) -> None:
+    with pytest.raises(AgentError) as raised:
+        journal.parse_since(value)
+    assert raised.value.kind == "invalid_params"
+
+
+def test_journal_argv_has_no_user_text() -> None:
+    argv = journal.journal_argv(50, "ssh.service", 1796414400)
+    assert argv == [
+        "journalctl",
+        "--no-pager",
+        "--output=json",
+        "--lines=50",
+        "--since=@1796414400",
+        "--unit=ssh.service",
+    ]
+
+
+def test_journal_entry_decodes_byte_array() -> None:
+    entry = journal.journal_entry(
+        {
+            "__REALTIME_TIMESTAMP": "1796414400123456",
+            "_SYSTEMD_UNIT": "ssh.service",
+            "SYSLOG_IDENTIFIER": "sshd",
+            "_PID": "612",
+            "PRIORITY": "6",
+            "MESSAGE": [104, 105, 255],
+        }
+    )
+    assert entry == {
+        "time": 1796414400.123456,
+        "unit": "ssh.service",
+        "identifier": "sshd",
+        "pid": 612,
+        "priority": 6,
+        "message": "hi\ufffd",
+    }
+
+
+@pytest.fixture
+def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "log"
+    directory.mkdir()
+    monkeypatch.setattr(journal, "LOG_DIR", str(directory))
+    monkeypatch.setattr(journal, "journald_running", lambda: False)
+    return directory
+
+
+@pytest.mark.parametrize("name", ["../passwd", "a/b", ".hidden", "", "x" * 300, "sys log", 5])
+def test_log_file_name_rejected(log_dir: Path, name: object) -> None:
+    with pytest.raises(AgentError) as raised:
+        journal.tail({"file": name})
+    assert raised.value.kind == "invalid_params"
+
+
+def test_log_file_symlink_outside_rejected(log_dir: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("not a log\n")
+    os.symlink(secret, log_dir / "escape.log")
+    with pytest.raises(AgentError) as raised:
+        journal.tail({"file": "escape.log"})
+    assert raised.value.kind == "invalid_params"
+
+
+def test_tail_reads_last_lines(log_dir: Path) -> None:
+    # Longer than one read block, so the tail is assembled from several reads.
+    lines = [f"line {n} " + "x" * 100 for n in range(3000)]
+    (log_dir / "syslog").write_text("\n".join(lines) + "\n")
+
+    result = journal.tail({"lines": 1500})
+
+    assert result["source"] == "file"
+    assert result["path"] == str(log_dir / "syslog")
+    assert [entry["message"] for entry in result["entries"]] == lines[-1500:]
+
+
+def test_tail_named_file(log_dir: Path) -> None:
+    (log_dir / "auth.log").write_text("first\nsecond\nthird")
+    result = journal.tail({"file": "auth.log", "lines": 2})
+    assert [entry["message"] for entry in result["entries"]] == ["second", "third"]
+
+
+def test_missing_named_file_not_found(log_dir: Path) -> None:
+    with pytest.raises(AgentError) as raised:
+        journal.tail({"file": "kern.log"})
+    assert raised.value.kind == "not_found"
+
+
+def test_no_default_file_unsupported(log_dir: Path) -> None:
+    with pytest.raises(AgentError) as raised:
+        journal.tail({})
+    assert raised.value.kind == "unsupported"
+
+
+def test_unit_filter_needs_journald(log_dir: Path) -> None:
+    (log_dir / "syslog").write_text("a\n")
+    with pytest.raises(AgentError) as raised:
+        journal.tail({"unit": "ssh"})
+    assert raised.value.kind == "unsupported"
+    assert "journald is not running" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "params", [{"lines": 0}, {"lines": 10001}, {"lines": "5"}, {"unit": "-x"}, {"follow": True}]
+)
+def test_invalid_params(log_dir: Path, params: dict[str, object]) -> None:
+    with pytest.raises(AgentError) as raised:
+        journal.tail(params)
+    assert raised.value.kind == "invalid_params"
