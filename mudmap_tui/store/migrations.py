@@ -113,7 +113,20 @@ MIGRATION_2 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (MIGRATION_1, MIGRATION_2)
+MIGRATION_3 = (
+    # scope is "device:NAME" or "group:NAME": the shell pane keeps one history per target.
+    """
+    CREATE TABLE shell_history (
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL,
+        command TEXT NOT NULL,
+        at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX shell_history_by_scope ON shell_history (scope, id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
 LATEST_VERSION = len(MIGRATIONS)
 
 
