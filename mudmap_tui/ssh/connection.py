@@ -244,6 +244,8 @@ async def open_with_retry(device: str, operation: str,
         except asyncssh.ChannelOpenError as error:
             if attempt == CHANNEL_OPEN_ATTEMPTS:
                 raise channel_error(device, operation, error) from None
+            DeviceLogger(device, operation).info(
+                "server refused a channel (%s); retry %d in %.2f s", error.reason, attempt, delay)
             await asyncio.sleep(delay)
             delay *= 2
         except asyncssh.Error as error:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import asyncssh
@@ -219,6 +219,61 @@ async def test_agent_error_kind_maps_to_class(tmp_path: Path) -> None:
         assert caught.value.operation == "link.create"
         with pytest.raises(TimedOut):
             await session.call("never.answered", timeout=0.2)
+    finally:
+        await pool.close()
+        await server.close()
+
+
+def exec_upload_handler(stored: list[bytes], disk_full: bool = False) -> Callable[
+        [str, asyncssh.SSHServerProcess], Awaitable[None]]:
+    """A device without SFTP: uploads arrive through ``cat > tmp``, verified by hash."""
+    import hashlib
+
+    async def handler(command: str, process: asyncssh.SSHServerProcess) -> None:
+        if "python_path=" in command:
+            process.stdout.write(probe_answer(cached="none"))
+            process.exit(0)
+        elif "cat >" in command:
+            data = await process.stdin.read()
+            if disk_full:
+                process.stderr.write(b"cat: write error: No space left on device\n")
+                process.exit(1)
+                return
+            stored.append(data)
+            process.exit(0)
+        elif "hashlib.sha256" in command:
+            process.stdout.write(hashlib.sha256(stored[-1]).hexdigest().encode() + b"\n")
+            process.exit(0)
+        else:
+            await process.stdin.readline()
+            process.stdout.write(b'{"jsonrpc": "2.0", "id": 1, "result": {"agent_version": "t"}}\n')
+            await process.stdin.readline()
+
+    return handler
+
+
+async def test_agent_streamed_over_exec_without_sftp(tmp_path: Path) -> None:
+    stored: list[bytes] = []
+    server = await start_fake_server(tmp_path, exec_upload_handler(stored))
+    pool = server.pool()
+    try:
+        session = await agent_session(await pool.connection("fake"), BUNDLE)
+        assert session.uploaded is True
+        assert stored == [BUNDLE.data]
+        assert session.hello == {"agent_version": "t"}
+    finally:
+        await pool.close()
+        await server.close()
+
+
+async def test_agent_upload_to_full_disk(tmp_path: Path) -> None:
+    server = await start_fake_server(tmp_path, exec_upload_handler([], disk_full=True))
+    pool = server.pool()
+    try:
+        with pytest.raises(RemoteDiskError) as caught:
+            await agent_session(await pool.connection("fake"), BUNDLE)
+        assert "full" in str(caught.value)
+        assert caught.value.device == "fake"
     finally:
         await pool.close()
         await server.close()
