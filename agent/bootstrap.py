@@ -77,6 +77,32 @@ def _replace_unfinished(temporary: str, target: str) -> None:
     os.rename(temporary, target)
 
 
+def remove_orphans(directory: str) -> None:
+    """Remove unpacked copies whose archive is gone, as after a version was replaced.
+
+    The marker of each copy names its archive. This runs only on the first start of a new
+    version, so the cost of the scan is paid once per upload.
+    """
+    import shutil
+
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if not (name.startswith(".") and name.endswith(".d")):
+            continue
+        try:
+            with open(os.path.join(path, MARKER)) as marker:
+                archive = marker.read().strip()
+        except OSError:
+            continue
+        if archive and not os.path.exists(archive):
+            aside = "%s.orphan-%d" % (path, os.getpid())
+            try:
+                os.rename(path, aside)
+            except OSError:
+                continue
+            shutil.rmtree(aside, ignore_errors=True)
+
+
 def import_root(archive: str, build_id: str) -> str:
     """Return the directory to import the agent from, unpacking it on the first start.
 
@@ -87,6 +113,7 @@ def import_root(archive: str, build_id: str) -> str:
     if os.path.isfile(os.path.join(target, MARKER)):
         return target
     try:
+        remove_orphans(os.path.dirname(target))
         unpack(archive, target)
     except OSError as error:
         sys.stderr.write(

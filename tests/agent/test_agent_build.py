@@ -161,3 +161,18 @@ def test_unfinished_copy_is_replaced(tmp_path: Path) -> None:
     assert (unpacked / ".complete").is_file()
     assert "stale copy" not in (unpacked / "agent" / "server.py").read_text()
     assert unpacked_dirs(tmp_path) == [unpacked]
+
+
+def test_copy_of_removed_version_is_cleaned(tmp_path: Path) -> None:
+    archive = agent_build.write_to_cache(tmp_path)
+    call_hello(archive)
+    (old_copy,) = unpacked_dirs(tmp_path)
+    # Pretend the copy belongs to an earlier version whose archive was replaced.
+    renamed = old_copy.with_name(".0000-old.d")
+    old_copy.rename(renamed)
+    (renamed / ".complete").write_text(str(tmp_path / "mudmap-agent-old.pyz") + "\n")
+
+    call_hello(archive)
+
+    assert not renamed.exists()
+    assert len(unpacked_dirs(tmp_path)) == 1
