@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from mudmap_tui import agent_build
 from mudmap_tui.lab import INNER_DEVICE, Lab
 from tests.agent_client import PYROUTE2_PARENT, REPO, AgentCallError, AgentProcess
 
@@ -25,6 +26,11 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 DEVICE_DIR = "/root/h2a-agent"
 BOOTSTRAP = (
     f"import sys; sys.path[0:0] = [{DEVICE_DIR!r}]; from agent.server import main; sys.exit(main())"
+)
+ZIPAPP_DIR = "/root/h2a-zipapp"
+WRITE = (
+    "import base64, os, sys; os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True); "
+    "open(sys.argv[1], 'wb').write(base64.b64decode(sys.stdin.read()))"
 )
 UNPACK = (
     "import base64, io, sys, tarfile; "
@@ -180,3 +186,30 @@ def test_wireguard_through_interfaces_create(installed: Lab, nsenter_lab1: Agent
     finally:
         agent.call("wg.delete", name="h2awg0")
     assert "h2awg0" not in device_links(installed, "lab1")
+
+
+@pytest.fixture(scope="module")
+def zipapp(lab: Lab) -> str:
+    """Install the zipapp that the controller ships on every device; return its path there."""
+    data, sha256 = agent_build.build()
+    path = f"{ZIPAPP_DIR}/{agent_build.file_name(sha256)}"
+    encoded = base64.b64encode(data).decode()
+    for device in lab.devices:
+        lab.run(device, ["/usr/bin/python3", "-I", "-c", WRITE, path], input=encoded)
+    return path
+
+
+@pytest.mark.parametrize("device", ["lab1", INNER_DEVICE])
+def test_zipapp_over_ssh(lab: Lab, zipapp: str, device: str) -> None:
+    with AgentProcess([*lab.ssh_argv(device), shlex.join(["python3", "-I", zipapp])]) as agent:
+        hello = agent.call("hello")
+        assert hello["hostname"] == device
+        assert hello["import_errors"] == []
+
+        listed = {i["name"] for i in agent.call("interfaces.list")["interfaces"]}
+        assert listed == set(device_links(lab, device))
+
+        agent.call("interfaces.create", kind="bridge", name="h2azb0", state="up")
+        assert "UP" in device_links(lab, device)["h2azb0"]["flags"]
+        agent.call("interfaces.delete", name="h2azb0")
+    assert "h2azb0" not in device_links(lab, device)
