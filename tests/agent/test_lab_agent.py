@@ -1,7 +1,8 @@
 """The agent on lab devices: entered with nsenter, and over OpenSSH as the controller does.
 
-The agent's source and pyroute2 are copied into each device's private /root first, so the
-device runs its own copy with its own python3, never the host's tree.
+Most tests copy the agent's source and pyroute2 into each device's private /root; the
+zipapp tests install the archive that the controller ships. Either way the device runs its
+own copy with its own python3, never the host's tree.
 """
 
 from __future__ import annotations
