@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import time
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from agent.errors import AgentError
@@ -72,7 +73,34 @@ def apply(name: str, change: DeviceChange) -> None:
     _module(backend_of(name)).set_device(name, change)
 
 
-def create(name: str, change: DeviceChange, backend: str = "auto") -> str:
+@dataclass
+class LinkSettings:
+    """Link settings applied after creation; None leaves the kernel's default."""
+
+    mtu: Optional[int] = None
+    state: Optional[str] = None
+
+
+def set_link(name: str, settings: LinkSettings) -> None:
+    attributes: Dict[str, Any] = {}
+    if settings.mtu is not None:
+        attributes["mtu"] = settings.mtu
+    if settings.state is not None:
+        attributes["state"] = settings.state
+    if not attributes:
+        return
+    with IPRoute() as ipr:
+        try:
+            ipr.link("set", ifname=name, **attributes)
+        except NetlinkError as error:
+            raise AgentError(
+                "failed", "cannot set %s on %s: %s" % (", ".join(sorted(attributes)), name, error)
+            ) from None
+
+
+def create(
+    name: str, change: DeviceChange, backend: str = "auto", link: Optional[LinkSettings] = None
+) -> str:
     """Create interface ``name`` with a private key generated here; return the backend used.
 
     The change must not carry a private key: the key is generated on the device and leaves
@@ -85,6 +113,7 @@ def create(name: str, change: DeviceChange, backend: str = "auto") -> str:
     change.private_key = keys.generate_private_key()
     try:
         _module(used).set_device(name, change)
+        set_link(name, link or LinkSettings())
     except Exception:
         _delete_with(used, name)
         raise

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 # Starting wireguard-go and waiting for its socket can take a few seconds on a slow device.
 DEADLINES = {"wg.create": 30.0, "wg.delete": 30.0}
 
-_CREATE_FIELDS = ("listen_port", "fwmark", "backend", "kind")
+_CREATE_FIELDS = ("listen_port", "fwmark", "backend", "kind", "mtu", "state")
 _BACKEND_CHOICES = ("auto", *device.BACKENDS)
 
 
@@ -32,7 +32,11 @@ def create(request: Dict[str, Any]) -> Dict[str, Any]:
         listen_port=params.optional(request, "listen_port", params.listen_port),
         fwmark=params.optional(request, "fwmark", params.fwmark),
     )
-    device.create(name, change, backend)
+    mtu = validate.mtu("mtu", request["mtu"]) if request.get("mtu") is not None else None
+    state = request.get("state")
+    if state is not None:
+        state = validate.admin_state("state", state)
+    device.create(name, change, backend, device.LinkSettings(mtu=mtu, state=state))
     return device.describe(name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import subprocess
@@ -276,3 +277,23 @@ def test_kernel_backend_five_hundred_peers(pair: tuple[Side, Side]) -> None:
     assert len(described["peers"]) == 500
     assert {peer["public_key"] for peer in described["peers"]} == {row[0] for row in dump[1:]}
     assert all(len(peer["allowed_ips"]) == 2 for peer in described["peers"])
+
+
+def test_interfaces_create_wireguard(pair: tuple[Side, Side]) -> None:
+    left, _ = pair
+    name = unique_tag()
+    with left.agent() as agent:
+        created = agent.call(
+            "interfaces.create", kind="wireguard", name=name, listen_port=PORT, mtu=1380, state="up"
+        )["interface"]
+        link = json.loads(left.run("ip", "-j", "link", "show", name).stdout)[0]
+        with pytest.raises(AgentCallError) as bad_mtu:
+            agent.call("interfaces.create", kind="wireguard", name=name + "x", mtu=20)
+        agent.call("wg.delete", name=name)
+
+    assert created["kind"] == "wireguard"
+    assert created["wireguard"]["listen_port"] == PORT
+    assert link["mtu"] == 1380
+    assert "UP" in link["flags"]
+    assert bad_mtu.value.kind == "invalid_params"
+    assert name + "x" not in link_names(left)
