@@ -1,0 +1,117 @@
+"""Checks of form input, field by field, with the same validators the CLI and agent use.
+
+A form shows one message under each bad field, so these functions collect every field's
+error instead of stopping at the first. Each message names the field, the value and the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from agent.errors import AgentError
+from mudmap_tui.errors import InvalidInput, MudmapError
+from mudmap_tui.store.devices import validate_device
+from mudmap_tui.store.models import Device, is_inline_jump
+
+T = TypeVar("T")
+
+# A device that passes every check, so that one field at a time can be checked against it.
+_VALID_DEVICE = {"name": "device", "host": "localhost"}
+
+
+class FieldErrors(MudmapError):
+    """One or more form fields are invalid; ``errors`` maps each field to its message."""
+
+    exit_status = 2
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(self.errors.values()))
+
+
+class Collector:
+    """Run checks on several fields and keep every failure under its field's key."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def check(self, field: str, check: Callable[[], T]) -> T | None:
+        """Return what ``check`` returns, or None after recording its error under ``field``."""
+        try:
+            return check()
+        except AgentError as error:
+            self.errors.setdefault(field, error.message)
+        except InvalidInput as error:
+            self.errors.setdefault(field, str(error))
+        return None
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise FieldErrors(self.errors)
+
+
+def integer_text(field: str, text: str) -> int:
+    """Parse a whole number typed in a form; raise InvalidInput naming ``field`` otherwise."""
+    stripped = text.strip()
+    digits = stripped[1:] if stripped.startswith("-") else stripped
+    if not digits.isdigit():
+        raise InvalidInput(field, text, "must be a whole number")
+    return int(stripped)
+
+
+def device_from_form(
+    values: Mapping[str, str], device_names: list[str], existing: Device | None = None
+) -> Device:
+    """Build a Device from the text of the device form; raise FieldErrors per field.
+
+    Empty optional fields mean "not set". Groups are separated by commas or spaces. A jump
+    that is not an inline [user@]host[:port] must name another device in ``device_names``.
+    """
+    fields = _device_fields(values)
+    collector = Collector()
+    for field, value in fields.items():
+        collector.check(field, _device_field_check(field, value))
+    jump = fields.get("jump")
+    if isinstance(jump, str) and "jump" not in collector.errors:
+        _check_jump(collector, jump, fields.get("name"), device_names)
+    collector.raise_if_any()
+    if existing is not None:
+        fields["created_at"] = existing.created_at
+        fields["updated_at"] = existing.updated_at
+    return validate_device(fields)
+
+
+def _device_field_check(field: str, value: Any) -> Callable[[], Device]:
+    return lambda: validate_device({**_VALID_DEVICE, field: value})
+
+
+def _device_fields(values: Mapping[str, str]) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "name": values.get("name", "").strip(),
+        "host": values.get("host", "").strip(),
+        "notes": values.get("notes", ""),
+        "groups": values.get("groups", "").replace(",", " ").split(),
+    }
+    port = values.get("port", "").strip()
+    if port:
+        fields["port"] = port
+    for optional in ("user", "identity_file", "jump"):
+        text = values.get(optional, "").strip()
+        if text:
+            fields[optional] = text
+    return fields
+
+
+def _check_jump(collector: Collector, jump: str, name: Any, device_names: list[str]) -> None:
+    if jump == name:
+        collector.add("jump", f"invalid jump {jump!r}: a device cannot be its own jump host")
+    elif not is_inline_jump(jump) and jump not in device_names:
+        collector.add(
+            "jump",
+            f"invalid jump {jump!r}: no device has that name; "
+            "choose a device or type [user@]host[:port]",
+        )
