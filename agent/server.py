@@ -308,7 +308,12 @@ def serve(channel: Channel, idle_timeout: float) -> int:
             if request.is_notification:
                 response = None
         if response is not None:
-            channel.send(response)
+            try:
+                channel.send(response)
+            except BrokenPipeError:
+                # The controller has gone; nobody can read further responses.
+                log.info("output closed; exiting")
+                return 0
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:

@@ -258,3 +258,22 @@ class TestDispatchInProcess:
         assert server.IMPORT_ERRORS == [
             {"module": "h2a_broken_topic", "error": "RuntimeError: half written"}
         ]
+
+
+def test_exit_when_output_closed() -> None:
+    process = subprocess.Popen(
+        source_agent_argv(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    process.stdout.close()
+    process.stdin.write(request("hello") + b"\n")
+    process.stdin.flush()
+
+    assert process.wait(timeout=30) == 0
+    stderr = process.stderr.read() if process.stderr else b""
+    assert b"output closed" in stderr
+    assert b"Traceback" not in stderr
+    process.stdin.close()
