@@ -84,11 +84,19 @@ def measure(archive: Path, rounds: int) -> dict[str, object]:
     return {
         "rounds": rounds,
         "first_start_s": round(first, 4),
-        "agent_to_hello_median_s": round(agent_median, 4),
-        "pyroute2_import_median_s": round(import_median, 4),
-        "pyroute2_import_from_zip_median_s": round(statistics.median(zip_times), 4),
+        "agent_to_hello_s": summary(agent_times),
+        "pyroute2_import_s": summary(import_times),
+        "pyroute2_import_from_zip_s": summary(zip_times),
         "ratio": round(agent_median / import_median, 3),
         "goal": GOAL,
+    }
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(times), 4),
+        "min": round(min(times), 4),
+        "max": round(max(times), 4),
     }
 
 
