@@ -42,8 +42,18 @@ def delete(name: str) -> None:
             raise _netlink_failure("delete", name, error) from None
 
 
+def _open_wireguard() -> Any:
+    try:
+        return WireGuard()
+    except NetlinkError as error:
+        # Binding fails with ENOENT when the generic netlink family is not registered.
+        if error.code == errno.ENOENT:
+            raise AgentError("unsupported", "kernel has no WireGuard module") from None
+        raise _netlink_failure("open", "the WireGuard netlink family", error) from None
+
+
 def get(name: str) -> Device:
-    with WireGuard() as wg:
+    with _open_wireguard() as wg:
         try:
             messages = wg.info(name)
         except NetlinkError as error:
@@ -60,7 +70,7 @@ def set_device(name: str, change: DeviceChange) -> None:
         device_attrs["listen_port"] = change.listen_port
     if change.fwmark is not None:
         device_attrs["fwmark"] = change.fwmark
-    with WireGuard() as wg:
+    with _open_wireguard() as wg:
         try:
             if device_attrs or not change.peers:
                 wg.set(name, **device_attrs)

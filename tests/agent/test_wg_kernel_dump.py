@@ -10,6 +10,7 @@ import base64
 import socket
 from typing import Any
 
+import pytest
 from pyroute2.netlink.generic.wireguard import wgmsg
 
 from agent.wireguard import kernel
@@ -138,3 +139,22 @@ def test_peer_request_for_pyroute2() -> None:
         "public_key": b64(key(4)),
         "remove": True,
     }
+
+
+def test_missing_module_is_unsupported() -> None:
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    from agent.errors import AgentError
+
+    try:
+        from pyroute2 import WireGuard
+
+        WireGuard().close()
+    except NetlinkError:
+        pass
+    else:
+        pytest.skip("kernel has a WireGuard module")
+    with pytest.raises(AgentError) as raised:
+        kernel.get("wg0")
+    assert raised.value.kind == "unsupported"
+    assert raised.value.message == "kernel has no WireGuard module"
