@@ -107,8 +107,14 @@ def create(
     it only through ``wg.private_key``. When configuring the new interface fails, the
     interface is deleted again, so a failed create leaves nothing behind.
     """
-    if link_kind(name) is not None or uapi.exists(name):
+    if link_kind(name) is not None:
         raise AgentError("exists", "interface %s already exists" % name)
+    if uapi.exists(name):
+        raise AgentError(
+            "exists",
+            "a wireguard-go socket for %s already exists at %s; choose another name"
+            % (name, uapi.socket_path(name)),
+        )
     used = _create_link(name, backend)
     change.private_key = keys.generate_private_key()
     try:

@@ -1,4 +1,4 @@
-"""The agent zipapp on lab devices: hello, WireGuard, the answers without systemd, reboot.
+"""The agent zipapp on lab devices: hello, WireGuard, errors without systemd, and reboot.
 
 The zipapp is copied into each device's private /root and started there with the
 device's python3, through nsenter into the device's namespaces.

@@ -1,8 +1,8 @@
 """services.*: unit name rules, systemctl output parsing, and the argv sent to systemctl.
 
 Neither the host nor the lab runs systemd, so the systemctl calls are checked against a
-stand-in systemctl on PATH that records its argv; the lab test checks the real answer
-of a device without systemd.
+stand-in systemctl on PATH that records its argv. The lab tests check the real error
+from a device without systemd.
 """
 
 from __future__ import annotations

@@ -24,14 +24,14 @@ class Recorder:
         self.calls.append((action, delay))
 
 
-def refuse_popen(*args: Any, **kwargs: Any) -> None:
+def fail_on_popen(*args: Any, **kwargs: Any) -> None:
     raise AssertionError("a test tried to start the reboot helper on the host")
 
 
 @pytest.fixture(autouse=True)
 def scheduled(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     recorder = Recorder()
-    monkeypatch.setattr(system.subprocess, "Popen", refuse_popen)
+    monkeypatch.setattr(system.subprocess, "Popen", fail_on_popen)
     monkeypatch.setattr(system, "schedule", recorder)
     return recorder
 
@@ -65,7 +65,7 @@ def test_invalid_params_schedule_nothing(scheduled: Recorder, params: dict[str, 
 
 def test_schedule_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
-    monkeypatch.setattr(system.subprocess, "Popen", refuse_popen)
+    monkeypatch.setattr(system.subprocess, "Popen", fail_on_popen)
     monkeypatch.setattr(system.os, "geteuid", lambda: 1000)
     with pytest.raises(AgentError) as raised:
         system.schedule("reboot", 1.0)
