@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -138,3 +139,35 @@ def test_invalid_params(log_dir: Path, params: dict[str, object]) -> None:
     with pytest.raises(AgentError) as raised:
         journal.tail(params)
     assert raised.value.kind == "invalid_params"
+
+
+def test_journalctl_output_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A stand-in journalctl on PATH records its argv and prints two JSON entries.
+    log = tmp_path / "argv.json"
+    script = tmp_path / "journalctl"
+    script.write_text(
+        "#!/usr/bin/python3\n"
+        "import json, sys\n"
+        f"open({str(log)!r}, 'w').write(json.dumps(sys.argv[1:]))\n"
+        "print(json.dumps({'__REALTIME_TIMESTAMP': '1796414400000000', 'MESSAGE': 'one',"
+        " '_SYSTEMD_UNIT': 'ssh.service', 'PRIORITY': '6'}))\n"
+        "print(json.dumps({'__REALTIME_TIMESTAMP': '1796414401000000', 'MESSAGE': 'two'}))\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(journal, "journald_running", lambda: True)
+
+    result = journal.tail({"unit": "ssh", "lines": 2, "since": "2026-12-04T20:00:00Z"})
+
+    assert result["source"] == "journal"
+    assert result["unit"] == "ssh.service"
+    assert [entry["message"] for entry in result["entries"]] == ["one", "two"]
+    assert result["entries"][0]["priority"] == 6
+    assert result["entries"][1]["time"] == 1796414401.0
+    assert json.loads(log.read_text()) == [
+        "--no-pager",
+        "--output=json",
+        "--lines=2",
+        "--since=@1796414400",
+        "--unit=ssh.service",
+    ]

@@ -143,6 +143,11 @@ def fake_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "    name = sys.argv[-1]\n"
         "    state = 'not-found' if name.startswith('missing') else 'loaded'\n"
         "    print('Id=' + name + '\\nLoadState=' + state + '\\nActiveState=active\\nMainPID=0')\n"
+        "elif 'list-units' in sys.argv:\n"
+        "    print('cron.service loaded active running Cron daemon')\n"
+        "elif 'list-unit-files' in sys.argv:\n"
+        "    print('cron.service enabled enabled')\n"
+        "    print('rescue.service static -')\n"
         "elif sys.argv[-1].startswith('denied'):\n"
         "    sys.stderr.write('Failed to start: Access denied\\n'); sys.exit(1)\n"
     )
@@ -195,3 +200,29 @@ def test_unknown_parameter_rejected() -> None:
     with pytest.raises(AgentError) as raised:
         services.services_stop({"name": "ssh", "now": True})
     assert raised.value.kind == "invalid_params"
+
+
+def test_list_merges_units_and_files(fake_systemctl: Path) -> None:
+    result = services.services_list({})
+
+    assert result["services"] == [
+        {
+            "name": "cron.service",
+            "load_state": "loaded",
+            "active_state": "active",
+            "sub_state": "running",
+            "description": "Cron daemon",
+            "unit_file_state": "enabled",
+        },
+        {
+            "name": "rescue.service",
+            "load_state": "not-loaded",
+            "active_state": "inactive",
+            "sub_state": "dead",
+            "description": "",
+            "unit_file_state": "static",
+        },
+    ]
+    listed, files = calls(fake_systemctl)
+    assert listed[2:] == ["list-units", "--all", "--type=service", "--plain", "--no-legend"]
+    assert files[2:] == ["list-unit-files", "--type=service", "--plain", "--no-legend"]
