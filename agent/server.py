@@ -36,6 +36,8 @@ TOPIC_MODULES = (
     "agent.system",
     "agent.services",
     "agent.journal",
+    "agent.changes",
+    "agent.persist",
 )
 
 DEFAULT_DEADLINE = 30.0

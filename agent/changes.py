@@ -1,0 +1,748 @@
+"""Guarded changes: plan, diff, apply under a rollback timer, confirm.
+
+A change is a list of operations, each an existing write method with its params::
+
+    {"method": "interfaces.update", "params": {"name": "eth0", "mtu": 1400}}
+
+``changes.plan`` returns the diff against the runtime state and the hash of that state.
+``changes.apply`` refuses with ``conflict`` when the state hash no longer matches, then
+snapshots every interface and file the change touches into a root-only directory under
+/run/mudmap/changes/ID, starts a rollback process (agent/rollback.py) that is detached from
+the agent and its SSH session, and applies the operations. Unless ``changes.confirm``
+arrives before the timeout, the rollback process restores the snapshot. Only one change can
+be pending at a time. The outcome of every change is recorded under /var/lib/mudmap/changes
+so that a controller that was away learns about rollbacks on its next connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from agent import snapshot, validate
+from agent.errors import AgentError, invalid
+from agent.registry import METHODS, method
+
+log = logging.getLogger(__name__)
+
+RUN_DIR = "/run/mudmap/changes"
+RECORD_DIR = "/var/lib/mudmap/changes"
+DEFAULT_TIMEOUT = 60.0
+MIN_TIMEOUT = 5.0
+MAX_TIMEOUT = 3600.0
+# Seconds apply waits for the rollback process to report that its timer is armed.
+GUARD_START_TIMEOUT = 10.0
+# The largest step_delay a caller may ask for; it exists to test a kill in mid-apply.
+MAX_STEP_DELAY = 30.0
+MAX_OPS = 64
+
+OP_METHODS = (
+    "interfaces.create",
+    "interfaces.update",
+    "interfaces.delete",
+    "addresses.add",
+    "addresses.remove",
+    "addresses.replace",
+    "wg.create",
+    "wg.set",
+    "wg.delete",
+    "wg.peer.add",
+    "wg.peer.update",
+    "wg.peer.remove",
+)
+
+# The marker files whose rename decides between confirm and rollback: both rename ARMED,
+# and only one rename can succeed.
+ARMED = "armed"
+CONFIRMED = "confirmed"
+ROLLING_BACK = "rolling-back"
+
+DEADLINES = {"changes.apply": 300.0, "changes.plan": 30.0, "changes.drift": 30.0}
+
+Op = Tuple[str, Dict[str, Any]]
+
+
+def parse_ops(value: Any) -> List[Op]:
+    items = validate.array("ops", value, MAX_OPS)
+    if not items:
+        raise invalid("ops", value, "must list at least one operation")
+    ops: List[Op] = []
+    for position, item in enumerate(items):
+        field = "ops[%d]" % position
+        if not isinstance(item, dict) or set(item) - {"method", "params"}:
+            raise invalid(field, item, 'must be an object with "method" and "params"')
+        name = validate.enum(field + ".method", item.get("method"), OP_METHODS)
+        params = item.get("params", {})
+        if not isinstance(params, dict):
+            raise invalid(field + ".params", params, "must be an object")
+        validate.interface_name(field + ".params.name", params.get("name"))
+        ops.append((name, params))
+    return ops
+
+
+def touched_names(ops: List[Op]) -> List[str]:
+    names: List[str] = []
+    for _name, params in ops:
+        for key in ("name", "new_name", "peer", "master"):
+            value = params.get(key)
+            if isinstance(value, str) and value not in names:
+                names.append(value)
+    return names
+
+
+# Predicting the state after a change, to show the diff before anything is applied.
+
+
+def simulate(entries: List[snapshot.Entry], ops: List[Op]) -> Dict[str, snapshot.Entry]:
+    state = {entry["name"]: snapshot.public_view(entry) for entry in entries}
+    for name, params in ops:
+        SIMULATORS[name](state, params)
+    return state
+
+
+def _get(state: Dict[str, snapshot.Entry], name: str) -> snapshot.Entry:
+    return state.setdefault(name, {"name": name, "exists": False})
+
+
+def _sim_create(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:
+    kind = params.get("kind")
+    settings = {
+        k: v
+        for k, v in params.items()
+        if k not in ("kind", "name", "mtu", "mac", "state", "master")
+    }
+    entry = {
+        "name": params["name"],
+        "exists": True,
+        "kind": kind,
+        "mtu": params.get("mtu"),
+        "admin_state": params.get("state", "down"),
+        "master": params.get("master"),
+        "addresses": [],
+        "settings": settings,
+    }
+    if kind == "wireguard":
+        entry["wireguard"] = {
+            "listen_port": params.get("listen_port"),
+            "peers": [],
+            "private_key_sha256": "(generated on the device)",
+        }
+    state[params["name"]] = entry
+    if kind == "veth" and params.get("peer"):
+        state[params["peer"]] = {
+            "name": params["peer"],
+            "exists": True,
+            "kind": "veth",
+            "admin_state": "down",
+            "addresses": [],
+        }
+
+
+def _sim_wg_create(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:
+    _sim_create(state, dict(params, kind="wireguard"))
+
+
+def _sim_update(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:
+    entry = _get(state, params["name"])
+    for key, field in (("mtu", "mtu"), ("mac", "mac"), ("state", "admin_state")):
+        if params.get(key) is not None:
+            entry[field] = params[key]
+    if "master" in params:
+        entry["master"] = params["master"]
+    if params.get("new_name") and params["new_name"] != params["name"]:
+        moved = dict(entry, name=params["new_name"])
+        state[params["name"]] = {"name": params["name"], "exists": False}
+        state[params["new_name"]] = moved
+
+
+def _sim_delete(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:
+    name = params["name"]
+    state[name] = {"name": name, "exists": False}
+    for entry in state.values():
+        if entry.get("master") == name:
+            entry["master"] = None
+        if (entry.get("settings") or {}).get("parent") == name:
+            state[entry["name"]] = {"name": entry["name"], "exists": False}
+        if (entry.get("settings") or {}).get("peer") == name:
+            state[entry["name"]] = {"name": entry["name"], "exists": False}
+
+
+def _addresses(entry: snapshot.Entry) -> List[str]:
+    return list(entry.get("addresses") or [])
+
+
+def _sim_addr_add(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:
+    entry = _get(state, params["name"])
+    entry["addresses"] = sorted(set(_addresses(entry)) | {str(params.get("address"))})
+
+
+def _sim_addr_remove(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:
+    entry = _get(state, params["name"])
+    entry["addresses"] = sorted(set(_addresses(entry)) - {str(params.get("address"))})
+
+
+def _sim_addr_replace(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:
+    _get(state, params["name"])["addresses"] = sorted(str(a) for a in params.get("addresses", []))
+
+
+def _wireguard(state: Dict[str, snapshot.Entry], name: str) -> Dict[str, Any]:
+    entry = _get(state, name)
+    wireguard = entry.setdefault("wireguard", {"peers": []})
+    return wireguard  # type: ignore[no-any-return]
+
+
+def _sim_wg_set(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:
+    wireguard = _wireguard(state, params["name"])
+    for key in ("listen_port", "fwmark"):
+        if key in params:
+            wireguard[key] = params[key]
+    if "private_key" in params:
+        wireguard["private_key_sha256"] = "(changed)"
+
+
+def _sim_wg_delete(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:
+    state[params["name"]] = {"name": params["name"], "exists": False}
+
+
+def _sim_peer(state: Dict[str, snapshot.Entry], params: Dict[str, Any], remove: bool) -> None:
+    wireguard = _wireguard(state, params["name"])
+    peers = [p for p in wireguard.get("peers", []) if p["public_key"] != params.get("public_key")]
+    if not remove:
+        old = [p for p in wireguard.get("peers", []) if p["public_key"] == params.get("public_key")]
+        peer = dict(old[0]) if old else {"public_key": params.get("public_key")}
+        for key in ("endpoint", "allowed_ips", "persistent_keepalive"):
+            if key in params:
+                peer[key] = params[key]
+        peers.append(peer)
+    wireguard["peers"] = sorted(peers, key=lambda p: str(p["public_key"]))
+
+
+SIMULATORS = {
+    "interfaces.create": _sim_create,
+    "interfaces.update": _sim_update,
+    "interfaces.delete": _sim_delete,
+    "addresses.add": _sim_addr_add,
+    "addresses.remove": _sim_addr_remove,
+    "addresses.replace": _sim_addr_replace,
+    "wg.create": _sim_wg_create,
+    "wg.set": _sim_wg_set,
+    "wg.delete": _sim_wg_delete,
+    "wg.peer.add": lambda state, params: _sim_peer(state, params, False),
+    "wg.peer.update": lambda state, params: _sim_peer(state, params, False),
+    "wg.peer.remove": lambda state, params: _sim_peer(state, params, True),
+}
+
+DIFF_FIELDS = ("kind", "mtu", "mac", "admin_state", "master", "addresses", "settings", "wireguard")
+
+
+def diff(before: List[snapshot.Entry], after: Dict[str, snapshot.Entry]) -> List[Dict[str, Any]]:
+    """Compare interfaces before and after; list only the interfaces that change."""
+    old = {entry["name"]: snapshot.public_view(entry) for entry in before}
+    result = []
+    for name in list(old) + [n for n in after if n not in old]:
+        was = old.get(name, {"exists": False})
+        will = after.get(name, was)
+        if not was["exists"] and will["exists"]:
+            result.append(
+                {
+                    "name": name,
+                    "action": "create",
+                    "kind": will.get("kind"),
+                    "changes": _field_changes({}, will),
+                }
+            )
+        elif was["exists"] and not will["exists"]:
+            result.append(
+                {
+                    "name": name,
+                    "action": "delete",
+                    "kind": was.get("kind"),
+                    "changes": _field_changes(was, {}),
+                }
+            )
+        elif was["exists"]:
+            changes = _field_changes(was, will)
+            if changes:
+                result.append(
+                    {"name": name, "action": "update", "kind": was.get("kind"), "changes": changes}
+                )
+    return result
+
+
+def _field_changes(was: Dict[str, Any], will: Dict[str, Any]) -> List[Dict[str, Any]]:
+    changes = []
+    for field in DIFF_FIELDS:
+        old, new = was.get(field), will.get(field)
+        if field in will and field in was and new is None and old is not None and field == "mtu":
+            continue
+        if old != new and (old not in (None, [], {}) or new not in (None, [], {})):
+            changes.append({"field": field, "before": old, "after": new})
+    return changes
+
+
+def format_diff(entries: List[Dict[str, Any]]) -> str:
+    """Write a diff as text: + created, - deleted, ~ changed, one field per line."""
+    marks = {"create": "+", "delete": "-", "update": "~"}
+    lines = []
+    for entry in entries:
+        lines.append("%s %s (%s)" % (marks[entry["action"]], entry["name"], entry["kind"]))
+        for change in entry["changes"]:
+            lines.append(
+                "    %s: %s -> %s"
+                % (change["field"], _show(change["before"]), _show(change["after"]))
+            )
+    return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+# Pending changes and their records on disk.
+
+
+@contextlib.contextmanager
+def change_lock() -> Iterator[None]:
+    """Serialise apply, confirm and status between agents on the same device."""
+    os.makedirs(RUN_DIR, mode=0o700, exist_ok=True)
+    os.chmod(RUN_DIR, 0o700)
+    fd = os.open(os.path.join(RUN_DIR, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def change_dir(change_id: str) -> str:
+    return os.path.join(RUN_DIR, change_id)
+
+
+def read_json(path: str) -> Optional[Dict[str, Any]]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path: str, data: Dict[str, Any]) -> None:
+    snapshot.write_atomic(path, json.dumps(data, sort_keys=True).encode(), 0o600)
+
+
+def record_path(change_id: str) -> str:
+    return os.path.join(RECORD_DIR, change_id + ".json")
+
+
+def update_record(change_id: str, **fields: Any) -> Dict[str, Any]:
+    """Merge ``fields`` into the change's record under RECORD_DIR and return it."""
+    os.makedirs(RECORD_DIR, mode=0o700, exist_ok=True)
+    record = read_json(record_path(change_id)) or {"id": change_id}
+    record.update(fields)
+    write_json(record_path(change_id), record)
+    return record
+
+
+def pid_alive(pid: Optional[int]) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie has exited; its parent has not reaped it yet.
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def pending_changes() -> List[Dict[str, Any]]:
+    """List the changes whose rollback timer is armed and whose guard is still running."""
+    result = []
+    try:
+        names = sorted(os.listdir(RUN_DIR))
+    except FileNotFoundError:
+        return []
+    for name in names:
+        directory = change_dir(name)
+        meta = read_json(os.path.join(directory, "change.json"))
+        if meta is None or not os.path.exists(os.path.join(directory, ARMED)):
+            continue
+        if not pid_alive(read_pid(directory)):
+            continue
+        result.append(public_meta(meta))
+    return result
+
+
+def read_pid(directory: str) -> Optional[int]:
+    try:
+        with open(os.path.join(directory, "guard.pid"), encoding="ascii") as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def public_meta(meta: Dict[str, Any]) -> Dict[str, Any]:
+    keys = ("id", "created", "deadline", "timeout", "diff", "text", "persist", "actor")
+    result = {key: meta.get(key) for key in keys}
+    result["remaining"] = max(0.0, round(meta["deadline"] - time.time(), 1))
+    return result
+
+
+def format_deadline(deadline: float) -> str:
+    return time.strftime("%H:%M:%S UTC", time.gmtime(deadline))
+
+
+def refuse_if_pending() -> None:
+    pending = pending_changes()
+    if pending:
+        change = pending[0]
+        raise AgentError(
+            "conflict",
+            "change %s is pending until %s (%.0f s left); confirm it with changes.confirm or "
+            "wait for its rollback before applying another change"
+            % (change["id"], format_deadline(change["deadline"]), change["remaining"]),
+            pending=change["id"],
+            deadline=change["deadline"],
+        )
+
+
+# Methods.
+
+
+def _plan(ops: List[Op], persist: bool) -> Dict[str, Any]:
+    from agent import persist as persistence
+
+    names = touched_names(ops)
+    files = persistence.files_for(names, ops) if persist else []
+    taken = snapshot.capture(names, files)
+    predicted = simulate(taken["interfaces"], ops)
+    entries = diff(taken["interfaces"], predicted)
+    return {
+        "snapshot": taken,
+        "diff": entries,
+        "text": format_diff(entries),
+        "state_hash": snapshot.state_hash(taken["interfaces"]),
+        "files": files,
+    }
+
+
+def _params(params: Any, extra: Tuple[str, ...]) -> Dict[str, Any]:
+    params = validate.params_object(params)
+    validate.only(params, ("ops", "persist", *extra))
+    return params
+
+
+@method("changes.plan")
+def changes_plan(params: Dict[str, Any]) -> Dict[str, Any]:
+    params = _params(params, ())
+    ops = parse_ops(validate.required(params, "ops"))
+    persist = validate.boolean("persist", params.get("persist", False))
+    if persist:
+        _check_persist(ops)
+    plan = _plan(ops, persist)
+    return {key: plan[key] for key in ("diff", "text", "state_hash", "files")}
+
+
+def _check_persist(ops: List[Op]) -> None:
+    from agent import persist as persistence
+
+    persistence.check_supported(touched_names(ops), ops)
+
+
+@method("changes.apply")
+def changes_apply(params: Dict[str, Any]) -> Dict[str, Any]:
+    params = _params(params, ("state_hash", "timeout", "actor", "step_delay"))
+    ops = parse_ops(validate.required(params, "ops"))
+    expected = validate.required(params, "state_hash")
+    persist = validate.boolean("persist", params.get("persist", False))
+    timeout = _number("timeout", params.get("timeout", DEFAULT_TIMEOUT), MIN_TIMEOUT, MAX_TIMEOUT)
+    step_delay = _number("step_delay", params.get("step_delay", 0), 0, MAX_STEP_DELAY)
+    if persist:
+        _check_persist(ops)
+    with change_lock():
+        refuse_if_pending()
+        plan = _plan(ops, persist)
+        if plan["state_hash"] != expected:
+            raise AgentError(
+                "conflict",
+                "the device changed since the plan was made; review the new diff and plan again",
+                diff=plan["diff"],
+                text=plan["text"],
+                state_hash=plan["state_hash"],
+            )
+        change_id = new_change_id()
+        meta = _arm(change_id, plan, ops, timeout, persist, params.get("actor"))
+    return _run_ops(change_id, meta, ops, persist, step_delay)
+
+
+def _number(field: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise invalid(field, value, "must be a number of seconds from %g to %g" % (low, high))
+    return float(value)
+
+
+def new_change_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+def _arm(
+    change_id: str,
+    plan: Dict[str, Any],
+    ops: List[Op],
+    timeout: float,
+    persist: bool,
+    actor: Any,
+) -> Dict[str, Any]:
+    """Write the snapshot and start the rollback process; return the change's metadata."""
+    directory = change_dir(change_id)
+    os.makedirs(directory, mode=0o700)
+    write_json(os.path.join(directory, "snapshot.json"), plan["snapshot"])
+    now = time.time()
+    meta = {
+        "id": change_id,
+        "created": now,
+        "deadline": now + timeout,
+        "timeout": timeout,
+        "diff": plan["diff"],
+        "text": plan["text"],
+        "persist": persist,
+        "actor": actor if isinstance(actor, str) else None,
+        "methods": [name for name, _params in ops],
+    }
+    write_json(os.path.join(directory, "change.json"), meta)
+    with open(os.path.join(directory, ARMED), "w", encoding="ascii"):
+        pass
+    update_record(change_id, status="applying", reported=False, **public_meta(meta))
+    start_guard(directory)
+    return meta
+
+
+def guard_environment() -> Dict[str, str]:
+    """Name the directories that hold this agent's code, for the rollback process's sys.path."""
+    import pyroute2
+
+    import agent
+
+    roots = []
+    for module in (agent, pyroute2):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(module.__file__ or "")))
+        if root not in roots:
+            roots.append(root)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "MUDMAP_GUARD_PATH": os.pathsep.join(roots),
+        "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD": "1",
+    }
+
+
+# The rollback process runs this, so its command line never names the agent's zipapp and a
+# `pkill -f` aimed at the agent leaves it alone.
+GUARD_BOOTSTRAP = (
+    "import os, sys; sys.path[0:0] = os.environ['MUDMAP_GUARD_PATH'].split(os.pathsep); "
+    "from agent.rollback import main; sys.exit(main(sys.argv[1]))"
+)
+
+
+def start_guard(directory: str) -> None:
+    """Start the rollback process detached from the agent: double fork, setsid, exec.
+
+    The grandchild belongs to no process group or session of the agent or of sshd, and init
+    adopts it, so it outlives the agent, the SSH channel and the SSH connection.
+    """
+    argv = [sys.executable, "-I", "-c", GUARD_BOOTSTRAP, directory]
+    env = guard_environment()
+    log_path = os.path.join(directory, "guard.log")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(0)
+            null = os.open(os.devnull, os.O_RDONLY)
+            output = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(null, 0)
+            os.dup2(output, 1)
+            os.dup2(output, 2)
+            os.closerange(3, 65536)
+            os.chdir("/")
+            os.execve(sys.executable, argv, env)
+        finally:
+            os._exit(127)
+    os.waitpid(pid, 0)
+    _wait_for_guard(directory)
+
+
+def _wait_for_guard(directory: str) -> None:
+    deadline = time.monotonic() + GUARD_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if pid_alive(read_pid(directory)):
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(OSError):
+        os.unlink(os.path.join(directory, ARMED))
+    raise AgentError(
+        "failed",
+        "the rollback process did not start, so nothing was applied; "
+        "see %s/guard.log on the device" % directory,
+    )
+
+
+def _run_ops(
+    change_id: str, meta: Dict[str, Any], ops: List[Op], persist: bool, step_delay: float
+) -> Dict[str, Any]:
+    results = []
+    for position, (name, params) in enumerate(ops):
+        if step_delay and position:
+            time.sleep(step_delay)
+        try:
+            results.append(METHODS[name](copy.deepcopy(params)))
+        except AgentError as error:
+            return _fail(change_id, position, name, error)
+    files: List[str] = []
+    if persist:
+        from agent import persist as persistence
+
+        try:
+            files = persistence.write(touched_names(ops), ops)
+        except AgentError as error:
+            return _fail(change_id, len(ops), "persist", error)
+    update_record(change_id, status="pending", files=files)
+    result = public_meta(meta)
+    result.update({"status": "pending", "results": _redact(results), "files": files})
+    return result
+
+
+def _fail(change_id: str, position: int, name: str, error: AgentError) -> Dict[str, Any]:
+    """Roll back at once after a failed operation and raise the operation's error."""
+    errors = roll_back_now(
+        change_id, "operation %d (%s) failed: %s" % (position, name, error.message)
+    )
+    error.data["change"] = change_id
+    error.data["rolled_back"] = not errors
+    error.data["rollback_errors"] = errors
+    error.message = "ops[%d] %s: %s; the change was rolled back" % (position, name, error.message)
+    error.args = (error.message,)
+    raise error
+
+
+def roll_back_now(change_id: str, reason: str) -> List[str]:
+    """Take the rollback over from the timer and restore the snapshot now."""
+    from agent import rollback
+
+    directory = change_dir(change_id)
+    try:
+        os.rename(os.path.join(directory, ARMED), os.path.join(directory, ROLLING_BACK))
+    except FileNotFoundError:
+        return ["the rollback process already took the change over"]
+    _stop_guard(directory)
+    return rollback.restore(directory, reason)
+
+
+def _stop_guard(directory: str) -> None:
+    pid = read_pid(directory)
+    if pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid or 0, 15)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: "<redacted>" if "private" in k or "preshared" in k else _redact(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(item) for item in value]
+    return value
+
+
+@method("changes.confirm")
+def changes_confirm(params: Dict[str, Any]) -> Dict[str, Any]:
+    params = validate.params_object(params)
+    validate.only(params, ("id",))
+    change_id = _change_id(validate.required(params, "id"))
+    directory = change_dir(change_id)
+    with change_lock():
+        try:
+            os.rename(os.path.join(directory, ARMED), os.path.join(directory, CONFIRMED))
+        except FileNotFoundError:
+            record = read_json(record_path(change_id))
+            if record is None:
+                raise AgentError("not_found", "change %s not found" % change_id) from None
+            raise AgentError(
+                "conflict",
+                "change %s is %s and can no longer be confirmed"
+                % (change_id, record.get("status", "finished")),
+                status=record.get("status"),
+            ) from None
+        _stop_guard(directory)
+        record = update_record(change_id, status="confirmed", confirmed_at=time.time())
+    return {"id": change_id, "status": "confirmed", "record": record}
+
+
+def _change_id(value: Any) -> str:
+    if not isinstance(value, str) or not value or "/" in value or value.startswith("."):
+        raise invalid("id", value, "must be a change id as returned by changes.apply")
+    return value
+
+
+def read_records() -> List[Dict[str, Any]]:
+    try:
+        names = sorted(os.listdir(RECORD_DIR))
+    except FileNotFoundError:
+        return []
+    records = []
+    for name in names:
+        if name.endswith(".json"):
+            record = read_json(os.path.join(RECORD_DIR, name))
+            if record is not None:
+                records.append(record)
+    return records
+
+
+@method("changes.status")
+def changes_status(params: Dict[str, Any]) -> Dict[str, Any]:
+    """List pending changes and the finished changes no controller has acknowledged yet."""
+    validate.only(validate.params_object(params), ())
+    with change_lock():
+        pending = pending_changes()
+        pending_ids = {change["id"] for change in pending}
+        unreported = [
+            record
+            for record in read_records()
+            if not record.get("reported")
+            and record["id"] not in pending_ids
+            and record.get("status") != "applying"
+        ]
+    return {"pending": pending, "unreported": unreported}
+
+
+@method("changes.ack")
+def changes_ack(params: Dict[str, Any]) -> Dict[str, Any]:
+    """Mark finished changes as recorded by the controller, so status stops listing them."""
+    params = validate.params_object(params)
+    validate.only(params, ("ids",))
+    ids = [_change_id(value) for value in validate.array("ids", params.get("ids", []), 1000)]
+    acknowledged = []
+    for change_id in ids:
+        if os.path.exists(record_path(change_id)):
+            update_record(change_id, reported=True)
+            acknowledged.append(change_id)
+    return {"acknowledged": acknowledged}

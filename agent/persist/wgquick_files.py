@@ -1,0 +1,158 @@
+"""wg-quick: /etc/wireguard/NAME.conf, edited in place so comments and hooks survive."""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any, Dict, List, Optional
+
+from agent import wgquick
+from agent.persist import files
+
+WIREGUARD_DIR = "/etc/wireguard"
+# wg-quick has no enable switch without systemd; the lab's init brings up the names here.
+ENABLED_LIST = "/etc/mudmap/wg-quick-enabled"
+
+
+def conf_path(name: str) -> str:
+    return files.path("%s/%s.conf" % (WIREGUARD_DIR, name))
+
+
+def paths_for(name: str) -> List[str]:
+    return [conf_path(name), files.path(ENABLED_LIST)]
+
+
+def _peer_values(peer: Dict[str, Any]) -> Dict[str, List[str]]:
+    values = {"PublicKey": [peer["public_key"]]}
+    if peer.get("allowed_ips"):
+        values["AllowedIPs"] = [", ".join(peer["allowed_ips"])]
+    if peer.get("endpoint"):
+        values["Endpoint"] = [peer["endpoint"]]
+    if peer.get("persistent_keepalive"):
+        values["PersistentKeepalive"] = [str(peer["persistent_keepalive"])]
+    return values
+
+
+def render(
+    name: str,
+    state: Dict[str, Any],
+    private_key: bytes,
+    addresses: List[str],
+    mtu: Optional[int],
+    existing: str,
+) -> str:
+    """Merge the runtime state into the existing file text, or write a new file."""
+    config = wgquick.parse(existing) if existing else None
+    if config is None:
+        config = wgquick.parse("# %s\n[Interface]\n" % (files.HEADER % name))
+        # Runtime interfaces made by the agent route nothing by themselves.
+        config.interface.set("Table", ["off"])
+    interface = config.interface
+    interface.set("PrivateKey", [base64.b64encode(private_key).decode()])
+    interface.set("Address", [", ".join(addresses)] if addresses else [])
+    interface.set("ListenPort", [str(state["listen_port"])] if state["listen_port"] else [])
+    interface.set("FwMark", [hex(state["fwmark"])] if state.get("fwmark") else [])
+    interface.set("MTU", [str(mtu)] if mtu else [])
+    wanted = {peer["public_key"]: peer for peer in state["peers"]}
+    for section in list(config.peers):
+        key = section.value("PublicKey")
+        if key not in wanted:
+            config.sections.remove(section)
+            continue
+        for item, values in _peer_values(wanted.pop(key)).items():
+            section.set(item, values)
+        for item in ("Endpoint", "PersistentKeepalive"):
+            if item not in _peer_values(state_peer(state, key)):
+                section.set(item, [])
+    for peer in state["peers"]:
+        if peer["public_key"] in wanted:
+            config.add_peer(_peer_values(peer))
+    return config.render()
+
+
+def state_peer(state: Dict[str, Any], key: Optional[str]) -> Dict[str, Any]:
+    for peer in state["peers"]:
+        if peer["public_key"] == key:
+            return peer  # type: ignore[no-any-return]
+    return {"public_key": key}
+
+
+def set_enabled(name: str, enabled: bool) -> bool:
+    target = files.path(ENABLED_LIST)
+    names = [line.strip() for line in files.read_text(target).splitlines() if line.strip()]
+    if (name in names) == enabled:
+        return False
+    names = [n for n in names if n != name] + ([name] if enabled else [])
+    files.replace(target, "".join(n + "\n" for n in names), 0o644)
+    return True
+
+
+def write(
+    name: str,
+    described: Optional[Dict[str, Any]],
+    link: Optional[Dict[str, Any]],
+    private_key: Optional[bytes],
+    addresses: List[str],
+) -> List[str]:
+    changed = []
+    if described is None or link is None or private_key is None:
+        if files.remove(conf_path(name)):
+            changed.append(conf_path(name))
+        if set_enabled(name, False):
+            changed.append(files.path(ENABLED_LIST))
+        return changed
+    os.makedirs(files.path(WIREGUARD_DIR), mode=0o700, exist_ok=True)
+    text = render(
+        name, described, private_key, addresses, link.get("mtu"), files.read_text(conf_path(name))
+    )
+    if files.replace(conf_path(name), text, 0o600):
+        changed.append(conf_path(name))
+    if set_enabled(name, True):
+        changed.append(files.path(ENABLED_LIST))
+    return changed
+
+
+def list_configs() -> List[Dict[str, Any]]:
+    """Describe each /etc/wireguard/*.conf without its private or preshared keys."""
+    result = []
+    directory = files.path(WIREGUARD_DIR)
+    enabled = files.read_text(files.path(ENABLED_LIST)).split()
+    for entry in files.list_dir(directory):
+        if not entry.endswith(".conf"):
+            continue
+        name = entry[: -len(".conf")]
+        item: Dict[str, Any] = {
+            "name": name,
+            "path": directory + "/" + entry,
+            "enabled": name in enabled,
+            "valid_name": wgquick.valid_name(name),
+        }
+        try:
+            config = wgquick.parse(files.read_text(directory + "/" + entry))
+        except wgquick.WgQuickError as error:
+            item["error"] = str(error)
+        else:
+            item.update(config.summary())
+            item["unknown_keys"] = wgquick.unknown_keys(config)
+        result.append(item)
+    return result
+
+
+def read_all() -> Dict[str, Dict[str, Any]]:
+    result = {}
+    for item in list_configs():
+        if "error" in item:
+            continue
+        result[item["name"]] = {
+            "name": item["name"],
+            "source": item["path"],
+            "kind": "wireguard",
+            "addresses": sorted(item["addresses"]),
+            "dynamic": False,
+            "mtu": item["mtu"],
+            "wireguard": {
+                "listen_port": item["listen_port"],
+                "peers": sorted((p["public_key"], sorted(p["allowed_ips"])) for p in item["peers"]),
+            },
+        }
+    return result
