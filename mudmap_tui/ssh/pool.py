@@ -99,6 +99,16 @@ class ConnectionPool:
         await connection.ensure()
         return connection
 
+    def fresh(self) -> ConnectionPool:
+        """Return an empty pool with this pool's inventory, settings and host keys.
+
+        Its connections are new ones, which proves that a device is still reachable after a
+        change, where a pooled connection opened earlier might survive on its own.
+        """
+        return ConnectionPool(self._devices.values(), settings=self.settings,
+                              hostkeys=self.hostkeys, policy=self.policy,
+                              max_channels=self.max_channels)
+
     def cached(self, name: str) -> DeviceConnection | None:
         return self._connections.get(name)
 
