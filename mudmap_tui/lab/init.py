@@ -79,6 +79,44 @@ def start_sshd(config):
         )
 
 
+# Names listed here are brought up with wg-quick at boot: without systemd there is no
+# wg-quick@NAME unit to enable.
+WG_QUICK_ENABLED = "/etc/mudmap/wg-quick-enabled"
+BOOT_STEP_TIMEOUT = 60
+
+
+def run_boot_step(argv):
+    """Run one boot command, logging its outcome; a failed step does not stop the boot."""
+    env = {"PATH": SYSTEM_PATH, "LANG": "C.UTF-8", WIREGUARD_USERSPACE_ENV: "1"}
+    log("boot: " + " ".join(argv))
+    try:
+        result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                env=env, cwd="/", timeout=BOOT_STEP_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        log(f"boot: {argv[0]} failed: {error}")
+        return
+    for line in (result.stdout + result.stderr).splitlines():
+        log(f"boot:   {line}")
+    log(f"boot: {' '.join(argv)} exited with status {result.returncode}")
+
+
+def bring_up_network():
+    """Bring up persisted interfaces as a Debian boot would: ifupdown, then wg-quick."""
+    if os.path.exists("/etc/network/interfaces"):
+        os.makedirs("/run/network", exist_ok=True)
+        run_boot_step(["ifup", "-a"])
+    try:
+        with open(WG_QUICK_ENABLED) as handle:
+            names = [line.strip() for line in handle if line.strip()]
+    except FileNotFoundError:
+        names = []
+    for name in names:
+        if os.path.exists(f"/etc/wireguard/{name}.conf"):
+            run_boot_step(["wg-quick", "up", name])
+        else:
+            log(f"boot: {name} is enabled but /etc/wireguard/{name}.conf is missing")
+
+
 def stop_everything():
     try:
         os.kill(-1, signal.SIGTERM)
@@ -110,6 +148,7 @@ def main():
     check_isolated(config["host_pid_ns"])
     socket.sethostname(config["hostname"])
     prepare_filesystem(config)
+    bring_up_network()
     start_sshd(config)
     log(f"{config['hostname']} booted")
 

@@ -19,6 +19,8 @@ INIT_SOURCE = Path(__file__).with_name("init.py")
 PERSISTED_DIRS = {
     "/root": "root",
     "/var/cache/mudmap": "var-cache-mudmap",
+    # The agent's records of guarded changes, which must outlive a reboot of the device.
+    "/var/lib/mudmap": "var-lib-mudmap",
 }
 # Persisted per device as an overlay on the host's directory, so that the device starts
 # with the host's /etc (users, sudo, ifupdown) and keeps its own changes, such as
