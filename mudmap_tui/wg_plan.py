@@ -115,7 +115,7 @@ def interface_view(interface: Mapping[str, Any]) -> WireGuardView:
         interface = interface["interface"]
     wireguard = interface.get("wireguard") or interface
     addresses = tuple(_address(item) for item in interface.get("addresses") or ())
-    peers = tuple(_peer(item) for item in wireguard.get("peers") or ())
+    peers = tuple(peer_view(item) for item in wireguard.get("peers") or ())
     return WireGuardView(
         name=str(interface.get("name") or wireguard.get("name") or ""),
         public_key=wireguard.get("public_key"),
@@ -131,7 +131,8 @@ def _address(item: Any) -> IPInterface:
     return ipaddress.ip_interface(f"{item['address']}/{item['prefixlen']}")
 
 
-def _peer(item: Mapping[str, Any]) -> PeerView:
+def peer_view(item: Mapping[str, Any]) -> PeerView:
+    """Read one peer of a wg.get or interfaces.get result."""
     return PeerView(
         public_key=str(item["public_key"]),
         allowed_ips=tuple(
