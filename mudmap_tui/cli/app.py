@@ -3,13 +3,42 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from mudmap_tui.cli.common import db_path
+
+DEFAULT_REFRESH_INTERVAL = 5.0
+
+
+def add_app_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that change how the app runs, for ``mudmap`` and ``demo up --open``."""
+    parser.add_argument("--read-only", action="store_true",
+                        help="open the app without any action that changes a device")
+    parser.add_argument("--refresh", type=float, default=DEFAULT_REFRESH_INTERVAL,
+                        metavar="SECONDS",
+                        help="seconds between background refreshes of the selected device "
+                             "(default %(default)s; 0 turns them off)")
 
 
 def open_app(args: argparse.Namespace) -> int:
     # Textual is imported here so that the other commands start without it.
+    from mudmap_tui.keymap import load_keymap
+    from mudmap_tui.ssh.hostkeys import HostKeyStore
     from mudmap_tui.tui.app import MudmapApp
 
-    MudmapApp(db_path(args)).run()
+    hostkeys = None
+    if getattr(args, "demo", False) and not getattr(args, "db", None):
+        from mudmap_tui.cli.demo import running_lab
+
+        # The demo lab's host keys are known from its start, so the demo opens without
+        # asking the user to accept keys of throwaway devices.
+        user_files = [running_lab().known_hosts, Path("~/.ssh/known_hosts").expanduser()]
+        hostkeys = HostKeyStore(user_files=user_files)
+    MudmapApp(
+        db_path(args),
+        read_only=getattr(args, "read_only", False),
+        refresh_interval=getattr(args, "refresh", DEFAULT_REFRESH_INTERVAL),
+        hostkeys=hostkeys,
+        keymap=load_keymap(),
+    ).run()
     return 0

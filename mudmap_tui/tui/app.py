@@ -1,63 +1,566 @@
-"""The full-screen app: the inventory as a tree of groups and devices."""
+"""The full-screen app: the device tree, the selected device's tabs and the shell pane.
+
+Background workers read devices through the connection pool and post messages; only the
+message handlers here change widgets, so a slow or unreachable device never blocks a key.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Tree
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane, Tree
 
-from mudmap_tui.inventory import InventorySnapshot, describe_device, load_inventory
+from mudmap_tui import actions, app_log
+from mudmap_tui.device_data import TAB_METHODS, DeviceReader
+from mudmap_tui.fleet_state import DeviceState, FleetState, format_age
+from mudmap_tui.inventory import InventorySnapshot, load_inventory
+from mudmap_tui.ssh.config import SshSettings
+from mudmap_tui.ssh.hostkeys import HostKeyStore
+from mudmap_tui.ssh.pool import ConnectionPool
+from mudmap_tui.store.db import open_database
+from mudmap_tui.tui.bindings import bindings_for
+from mudmap_tui.tui.commands import ActionCommands
+from mudmap_tui.tui.device_handlers import DeviceHandlers
+from mudmap_tui.tui.messages import (
+    ActionFinished,
+    DeviceChecked,
+    ShellDeviceFinished,
+    ShellOutputReceived,
+    ShellRunFinished,
+    TabLoaded,
+)
+from mudmap_tui.tui.screens.help import HelpScreen
+from mudmap_tui.tui.shell_controller import ShellController
+from mudmap_tui.tui.tab_views import TabViews
+from mudmap_tui.tui.widgets.device_tree import DeviceTree
+from mudmap_tui.tui.widgets.filter_bar import FilterBar
+from mudmap_tui.tui.widgets.panes import JournalView, LogPane, OverviewTable
+from mudmap_tui.tui.widgets.shell import ShellPane
+from mudmap_tui.tui.widgets.tables import (
+    AuditTable,
+    BackupsTable,
+    InterfacesTable,
+    ServicesTable,
+    WireGuardTable,
+)
 
 STYLES_DIR = Path(__file__).resolve().parents[2] / "styles"
+log = logging.getLogger("mudmap.tui")
+
+DEFAULT_REFRESH_INTERVAL = 5.0
+# Below this terminal width the tree hides itself, so the tabs keep a usable width.
+NARROW_WIDTH = 72
+# Devices checked at once by the background status sweep.
+SWEEP_CONCURRENCY = 16
+# The sweep of every device's status runs once per this many refresh ticks.
+SWEEP_EVERY_TICKS = 6
+
+TABS = ("overview", "interfaces", "wireguard", "services", "logs", "shell", "backups", "audit")
+TAB_TITLES = {"overview": "Overview", "interfaces": "Interfaces", "wireguard": "WireGuard",
+              "services": "Services", "logs": "Logs", "shell": "Shell", "backups": "Backups",
+              "audit": "Audit"}
+# Tabs whose data comes from the device, as opposed to the local store.
+DEVICE_TABS = (*TAB_METHODS, "wireguard")
 
 
 class MudmapApp(App[None]):
-    """Inventory browser: groups and devices on the left, the selected device's details."""
+    """Inventory tree on the left, the selected device's tabs on the right.
+
+    :param read_only: hide and reject every action that changes a device
+    :param refresh_interval: seconds between background refreshes; 0 turns them off
+    :param clock: the time source for data ages (tests freeze it)
+    :param state: known device data to start from (tests and snapshots pass fixtures)
+    """
 
     CSS_PATH = STYLES_DIR / "app.tcss"
     TITLE = "Mudmap"
-    BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("r", "reload", "Reload", id="app.reload"),
-    ]
+    BINDINGS = bindings_for("app")
+    COMMANDS = App.COMMANDS | {ActionCommands}
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, *, read_only: bool = False,
+                 refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
+                 pool: ConnectionPool | None = None, hostkeys: HostKeyStore | None = None,
+                 ssh_settings: SshSettings | None = None, clock: Callable[[], float] = time.time,
+                 state: FleetState | None = None, keymap: dict[str, str] | None = None,
+                 log_path: Path | None = None, sweep: bool = True,
+                 call_timeout: float = 10.0) -> None:
         super().__init__()
         self.db_path = db_path
+        self.read_only = read_only
+        self.refresh_interval = refresh_interval
+        self.clock = clock
+        self.fleet = state or FleetState()
         self.inventory: InventorySnapshot | None = None
+        self.sweep_enabled = sweep
+        self.db = open_database(db_path)
+        self._pool = pool
+        self._hostkeys = hostkeys
+        self._ssh_settings = ssh_settings
+        self._call_timeout = call_timeout
+        self._reader: DeviceReader | None = None
+        self._keymap = dict(keymap or {})
+        self._log_path = log_path
+        self._log_handlers: tuple[logging.Handler, ...] = ()
+        self.inflight: set[tuple[str, str]] = set()
+        self._ticks = 0
+        self._notified: dict[tuple[str, str], str] = {}
+        self.tree_hidden_by_user = False
+        self.shell = ShellController(self)
+        self.handlers = DeviceHandlers(self)
+        self.views = TabViews(self)
+
+    # Layout.
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal():
-            yield Tree("Inventory", id="devices")
-            yield DataTable(id="details", show_cursor=False)
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield DeviceTree(id="devices")
+            with Vertical(id="right"):
+                yield Static("", id="data-age")
+                with TabbedContent(id="tabs", initial="overview"):
+                    yield from self._tab_panes()
+        yield FilterBar(placeholder="filter: type to narrow, Enter keeps it, Esc clears",
+                        id="filter")
+        yield LogPane(id="log-pane")
         yield Footer()
 
+    def _tab_panes(self) -> ComposeResult:
+        contents: dict[str, Widget] = {
+            "overview": OverviewTable(id="overview-table"),
+            "interfaces": InterfacesTable(id="interfaces-table"),
+            "wireguard": WireGuardTable(id="wireguard-table"),
+            "services": ServicesTable(id="services-table"),
+            "logs": JournalView(id="journal", max_lines=5000),
+            "shell": ShellPane(id="shell-pane"),
+            "backups": BackupsTable(id="backups-table"),
+            "audit": AuditTable(id="audit-table"),
+        }
+        for tab in TABS:
+            with TabPane(TAB_TITLES[tab], id=tab):
+                yield contents[tab]
+
     def on_mount(self) -> None:
-        details = self.query_one("#details", DataTable)
-        details.add_columns("Field", "Value")
-        self.action_reload()
+        self._install_logging()
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self.title = f"Mudmap · {self.inventory_name}" + (" · read-only" if self.read_only
+                                                          else "")
+        self.reload_inventory()
+        self.query_one("#devices", DeviceTree).focus()
+        self.set_interval(1.0, self.update_age_line)
+        if self.refresh_interval > 0:
+            self.set_interval(self.refresh_interval, self.refresh_tick)
+            self.call_after_refresh(self.refresh_tick)
 
-    def action_reload(self) -> None:
-        """Read the inventory file again and rebuild the tree."""
-        self.inventory = load_inventory(self.db_path)
-        self.sub_title = f"{self.db_path} · {len(self.inventory.devices)} devices"
-        tree: Tree[str] = self.query_one("#devices", Tree)
-        tree.clear()
-        tree.root.expand()
-        for group, names in self.inventory.groups.items():
-            branch = tree.root.add(f"{group} ({len(names)})", expand=True)
-            for name in names:
-                branch.add_leaf(name, data=name)
-        tree.focus()
+    @property
+    def inventory_name(self) -> str:
+        return self.db_path.parent.name if self.db_path.stem == "inventory" else self.db_path.stem
 
-    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
-        details = self.query_one("#details", DataTable)
-        details.clear()
-        if self.inventory is None or event.node.data is None:
+    def _install_logging(self) -> None:
+        try:
+            file_handler, pane_handler = app_log.install(self._log_path)
+        except OSError as error:
+            self.notify(f"cannot open the log file: {error}", severity="warning")
             return
-        for label, value in describe_device(self.inventory.devices[event.node.data]):
-            details.add_row(label, value)
+        pane = self.query_one("#log-pane", LogPane)
+        for record in pane_handler.records:
+            pane.add_record(record)
+        def show(record: logging.LogRecord) -> None:
+            self.call_later(pane.add_record, record)
+
+        pane_handler.listener = show
+        self._log_handlers = (file_handler, pane_handler)
+
+    async def on_unmount(self) -> None:
+        self.shell.cancel(quiet=True)
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), 5)
+            except (asyncio.TimeoutError, OSError):
+                log.warning("closing SSH connections timed out")
+        app_log.uninstall(*self._log_handlers)
+        self.db.close()
+
+    def on_resize(self, event: Resize) -> None:
+        self.apply_width(event.size.width)
+
+    def apply_width(self, width: int) -> None:
+        narrow = width < NARROW_WIDTH
+        self.query_one("#left").display = not (narrow or self.tree_hidden_by_user)
+
+    # The connection pool, made on first use so that an app without devices opens no socket.
+
+    @property
+    def pool(self) -> ConnectionPool:
+        if self._pool is None:
+            devices = self.inventory.devices.values() if self.inventory else ()
+            self._pool = ConnectionPool(devices, settings=self._ssh_settings,
+                                        hostkeys=self._hostkeys)
+        return self._pool
+
+    @property
+    def reader(self) -> DeviceReader:
+        if self._reader is None:
+            self._reader = DeviceReader(self.pool, timeout=self._call_timeout)
+        return self._reader
+
+    # Inventory and selection.
+
+    def reload_inventory(self) -> None:
+        """Read the inventory again and rebuild the tree, keeping known device states."""
+        self.inventory = load_inventory(self.db_path)
+        self.fleet.sync(self.inventory.devices)
+        if self._pool is not None:
+            self._pool.add_devices(self.inventory.devices.values())
+        tree = self.query_one("#devices", DeviceTree)
+        tree.populate(self.inventory, self.fleet)
+        self.update_summary()
+        if tree.selected_device is None and self.inventory.devices:
+            first = next(iter(next(iter(self.inventory.groups.values()))))
+            self.call_after_refresh(tree.select_device, first)
+        self.show_selected()
+
+    def update_summary(self) -> None:
+        count = len(self.inventory.devices) if self.inventory else 0
+        self.sub_title = f"{count} devices · {self.fleet.summary()}"
+
+    @property
+    def selected_device(self) -> str | None:
+        return self.query_one("#devices", DeviceTree).selected_device
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one("#tabs", TabbedContent).active or "overview"
+
+    @on(Tree.NodeHighlighted, "#devices")
+    def _device_highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
+        self.show_selected()
+        self.shell.target_changed()
+        self.refresh_selected()
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.show_selected()
+        self.refresh_selected()
+
+    # Background refresh: only the selected device and its visible tab.
+
+    def refresh_tick(self) -> None:
+        self._ticks += 1
+        self.refresh_selected()
+        if self.sweep_enabled and self._ticks % SWEEP_EVERY_TICKS == 1:
+            self.sweep_statuses()
+
+    def refresh_selected(self) -> None:
+        name = self.selected_device
+        if name is None or self.refresh_interval <= 0:
+            return
+        tab = self.active_tab
+        key = (name, tab)
+        if key in self.inflight:
+            return
+        self.inflight.add(key)
+        self.run_worker(self._load(name, tab), group="refresh", exit_on_error=False)
+
+    async def _load(self, name: str, tab: str) -> None:
+        try:
+            if await self._check(name) and tab in DEVICE_TABS:
+                await self._load_tab(name, tab)
+        except Exception as error:  # a worker's bug must never end the app
+            log.exception("%s: refreshing %s failed", name, tab,
+                          extra={"device": name, "operation": f"refresh {tab}"})
+            self.post_message(TabLoaded(name, tab, self.clock(), error=error))
+        finally:
+            self.inflight.discard((name, tab))
+
+    async def _check(self, name: str) -> bool:
+        try:
+            hello = await self.reader.call(name, "hello", timeout=self._call_timeout)
+        except Exception as error:
+            self.post_message(DeviceChecked(name, self.clock(), error=error))
+            await self._drop_connection(name, error)
+            return False
+        self.post_message(DeviceChecked(name, self.clock(), hello=hello))
+        return True
+
+    async def _drop_connection(self, name: str, error: BaseException) -> None:
+        # A call that timed out may have left a half-dead connection; the next check opens
+        # a new one instead of waiting for keepalives to notice.
+        if self.fleet.status(name).state is DeviceState.HOST_KEY_UNKNOWN:
+            return
+        try:
+            await asyncio.wait_for(self.reader.reconnect(name), 5)
+        except (asyncio.TimeoutError, OSError):
+            log.info("%s: closing the connection timed out", name)
+
+    async def _load_tab(self, name: str, tab: str) -> None:
+        try:
+            value = await self.reader.read_tab(name, tab)
+        except Exception as error:
+            self.post_message(TabLoaded(name, tab, self.clock(), error=error))
+            return
+        self.post_message(TabLoaded(name, tab, self.clock(), value=value))
+
+    def sweep_statuses(self) -> None:
+        """Check every device's status in the background, a few at a time."""
+        if self.inventory is None or not self.inventory.devices:
+            return
+        names = [n for n in self.inventory.devices if (n, "status") not in self.inflight]
+        self.run_worker(self._sweep(names), group="sweep", exit_on_error=False)
+
+    async def _sweep(self, names: list[str]) -> None:
+        limit = asyncio.Semaphore(SWEEP_CONCURRENCY)
+
+        async def check(name: str) -> None:
+            async with limit:
+                self.inflight.add((name, "status"))
+                try:
+                    await self._check(name)
+                finally:
+                    self.inflight.discard((name, "status"))
+
+        await asyncio.gather(*(check(name) for name in names), return_exceptions=True)
+
+    # Message handlers: the only place where worker results reach widgets.
+
+    def on_device_checked(self, message: DeviceChecked) -> None:
+        before = self.fleet.status(message.device).state
+        if message.error is None:
+            status = self.fleet.mark_online(message.device, message.at, message.hello)
+        else:
+            status = self.fleet.mark_failed(message.device, message.at, message.error)
+            log.info("%s: %s (%s)", message.device, status.state.word, status.reason,
+                     extra={"device": message.device, "operation": "status"})
+        self.query_one("#devices", DeviceTree).refresh_device(message.device)
+        self.update_summary()
+        if status.state is not before:
+            self._announce_state(message.device, status.state, status.reason)
+        if message.device == self.selected_device:
+            self.show_selected()
+
+    def _announce_state(self, name: str, state: DeviceState, reason: str) -> None:
+        if state is DeviceState.HOST_KEY_UNKNOWN:
+            key = self.key_of(actions.get("device.accept_host_key"))
+            self.notify(f"{name}: host key unknown; select it and press {key} to check "
+                        "the fingerprint and accept it", title="Host key", severity="warning")
+        elif state in (DeviceState.UNREACHABLE, DeviceState.OFFLINE,
+                       DeviceState.HOST_KEY_CHANGED):
+            self.notify(f"{name}: {state.word}: {reason}", title=state.word.capitalize(),
+                        severity="error")
+
+    def on_tab_loaded(self, message: TabLoaded) -> None:
+        name, tab = message.device, message.tab
+        if message.error is not None:
+            self._tab_failed(message)
+        elif tab == "interfaces":
+            self.fleet.set_interfaces(name, message.at, message.value.get("interfaces", []))
+            self.query_one("#devices", DeviceTree).refresh_device(name)
+        elif tab == "overview":
+            self.fleet.set_facts(name, message.at, message.value)
+        else:
+            self.fleet.set_extra(name, tab, message.at, message.value)
+        if name == self.selected_device:
+            self.show_selected()
+
+    def _tab_failed(self, message: TabLoaded) -> None:
+        status = self.fleet.status(message.device)
+        reason = getattr(message.error, "message", None) or str(message.error)
+        status.extras[f"{message.tab}.error"] = reason
+        key = (message.device, message.tab)
+        if self._notified.get(key) != reason:
+            self._notified[key] = reason
+            log.warning("%s: reading %s failed: %s", message.device, message.tab, reason,
+                        extra={"device": message.device, "operation": message.tab})
+            self.notify(f"{message.device}: {message.tab}: {reason}", title="Read failed",
+                        severity="warning")
+
+    def update_age_line(self) -> None:
+        name = self.selected_device
+        line = self.query_one("#data-age", Static)
+        if name is None:
+            line.update("No device selected")
+            return
+        status = self.fleet.status(name)
+        tab = self.active_tab
+        at = {"overview": status.facts_at, "interfaces": status.interfaces_at}.get(
+            tab, status.extras_at.get(tab))
+        age = status.age(self.clock(), at)
+        error = status.extras.get(f"{tab}.error")
+        parts = [f"{name}", status.label]
+        if tab in DEVICE_TABS:
+            parts.append(f"{TAB_TITLES[tab].lower()} read {format_age(age)} ago"
+                         if age is not None else f"{TAB_TITLES[tab].lower()} not read yet")
+        if status.reason:
+            parts.append(status.reason)
+        if error and tab in DEVICE_TABS:
+            parts.append(f"last read failed: {error}")
+        marked = len(self.query_one("#devices", DeviceTree).marked)
+        if marked:
+            parts.append(f"{marked} marked")
+        line.update(" · ".join(parts))
+
+    def show_selected(self) -> None:
+        self.views.show_selected()
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        self.handlers.on_action_finished(message)
+
+    def on_shell_output_received(self, message: ShellOutputReceived) -> None:
+        self.handlers.on_shell_output_received(message)
+
+    def on_shell_device_finished(self, message: ShellDeviceFinished) -> None:
+        self.handlers.on_shell_device_finished(message)
+
+    def on_shell_run_finished(self, message: ShellRunFinished) -> None:
+        self.handlers.on_shell_run_finished(message)
+
+    # The action table's single dispatcher.
+
+    def action_allowed(self, action: actions.Action) -> bool:
+        return not (self.read_only and action.changes_device)
+
+    def key_of(self, action: actions.Action) -> str:
+        return actions.key_label(self._keymap.get(action.id, action.key))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "run_registered" and parameters:
+            registered = actions.ACTIONS_BY_ID.get(str(parameters[0]))
+            if registered is not None and not self.action_allowed(registered):
+                return False
+        return True
+
+    async def action_run_registered(self, action_id: str) -> None:
+        await self.run_registered(action_id)
+
+    async def run_registered(self, action_id: str) -> None:
+        """Run a registered action by id; read-only mode rejects device changes."""
+        action = actions.get(action_id)
+        if not self.action_allowed(action):
+            self.notify(f"{action.title} changes the device, and the app runs read-only; "
+                        "restart without --read-only to allow it", severity="warning")
+            return
+        handler = (getattr(self, f"do_{action.method}", None)
+                   or getattr(self.handlers, f"do_{action.method}", None))
+        if handler is None:
+            self.notify(f"{action.title} is not available yet", severity="warning")
+            return
+        try:
+            result = handler()
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception as error:  # an action's bug must not end the app
+            log.exception("action %s failed", action.id)
+            self.notify(f"{action.title} failed: {error}", severity="error")
+
+    def focused_scope(self) -> str:
+        node = self.focused
+        scopes = {DeviceTree: "devices", InterfacesTable: "interfaces",
+                  WireGuardTable: "wireguard", ServicesTable: "services",
+                  BackupsTable: "backups"}
+        for widget_type, scope in scopes.items():
+            if isinstance(node, widget_type):
+                return scope
+        if node is not None and node.id == "shell-input":
+            return "shell"
+        return "app"
+
+    # Everywhere actions.
+
+    def do_app_quit(self) -> None:
+        self.exit()
+
+    def do_app_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.focused_scope(), self.key_of, self.action_allowed))
+
+    def do_app_refresh(self) -> None:
+        name = self.selected_device
+        if name is not None:
+            self.inflight.discard((name, self.active_tab))
+        self.refresh_selected()
+        self.show_selected()
+
+    def do_app_toggle_tree(self) -> None:
+        left = self.query_one("#left")
+        self.tree_hidden_by_user = bool(left.display)
+        left.display = not left.display
+        if not left.display and isinstance(self.focused, DeviceTree):
+            self.focus_active_tab()
+
+    def do_app_toggle_log(self) -> None:
+        pane = self.query_one("#log-pane", LogPane)
+        pane.display = not pane.display
+
+    def do_app_maximize(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        elif self.focused is not None:
+            self.screen.maximize(self.focused)
+
+    def do_app_next_tab(self) -> None:
+        self._step_tab(1)
+
+    def do_app_previous_tab(self) -> None:
+        self._step_tab(-1)
+
+    def _step_tab(self, step: int) -> None:
+        tabs = self.query_one("#tabs", TabbedContent)
+        index = TABS.index(self.active_tab)
+        tabs.active = TABS[(index + step) % len(TABS)]
+
+    def do_app_focus_shell(self) -> None:
+        self.query_one("#tabs", TabbedContent).active = "shell"
+        self.query_one("#shell-input").focus()
+
+    def focus_active_tab(self) -> None:
+        pane = self.query_one("#tabs", TabbedContent).active_pane
+        if pane is not None:
+            for widget in pane.query("*"):
+                if widget.focusable:
+                    widget.focus()
+                    return
+
+    # Filtering the focused tree or table.
+
+    def do_app_filter(self) -> None:
+        target = self.focused
+        if not hasattr(target, "set_filter"):
+            target = self.query_one("#devices", DeviceTree)
+        self._filter_target = target
+        bar = self.query_one("#filter", Input)
+        bar.value = getattr(target, "filter_text", "")
+        bar.display = True
+        bar.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        target = getattr(self, "_filter_target", None)
+        if target is not None:
+            target.set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._close_filter()
+
+    def _close_filter(self) -> None:
+        bar = self.query_one("#filter", Input)
+        bar.display = False
+        target = getattr(self, "_filter_target", None)
+        if target is not None:
+            target.focus()
+
+    def filter_cancelled(self) -> None:
+        self.query_one("#filter", FilterBar).value = ""
+        self._close_filter()

@@ -1,14 +1,15 @@
-"""The minimal app: the inventory as a tree of groups and devices."""
+"""The app's inventory tree and overview, on an inventory file with no reachable device."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import DataTable, Tree
+from textual.widgets import DataTable
 
 from mudmap_tui.store.db import open_database
 from mudmap_tui.store.devices import DeviceStore
 from mudmap_tui.tui.app import MudmapApp
+from mudmap_tui.tui.widgets.device_tree import DeviceTree
 
 
 def make_inventory(path: Path) -> None:
@@ -23,44 +24,61 @@ def make_inventory(path: Path) -> None:
         db.close()
 
 
-def tree_labels(tree: Tree[str]) -> dict[str, list[str]]:
+def tree_devices(tree: DeviceTree) -> dict[str, list[str]]:
     return {
-        str(branch.label): [str(leaf.label) for leaf in branch.children]
-        for branch in tree.root.children
+        branch.data.name: [leaf.data.name for leaf in branch.children if leaf.data]
+        for branch in tree.root.children if branch.data
     }
 
 
-def detail_rows(app: MudmapApp) -> dict[str, str]:
-    details = app.query_one("#details", DataTable)
-    return {str(details.get_row_at(i)[0]): str(details.get_row_at(i)[1])
-            for i in range(details.row_count)}
+def overview_rows(app: MudmapApp) -> dict[str, str]:
+    table = app.query_one("#overview-table", DataTable)
+    return {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1])
+            for i in range(table.row_count)}
+
+
+def offline_app(db_path: Path, tmp_path: Path, **options: object) -> MudmapApp:
+    return MudmapApp(db_path, refresh_interval=0, log_path=tmp_path / "mudmap.log",
+                     **options)  # type: ignore[arg-type]
 
 
 async def test_tree_lists_groups_and_devices(tmp_path: Path) -> None:
     db_path = tmp_path / "inventory.db"
     make_inventory(db_path)
-    app = MudmapApp(db_path)
+    app = offline_app(db_path, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        tree = app.query_one("#devices", Tree)
-        assert tree_labels(tree) == {
-            "(no group) (1)": ["lonely"],
-            "core (1)": ["core1"],
-            "edge (2)": ["core1", "edge1"],
+        tree = app.query_one("#devices", DeviceTree)
+        assert tree_devices(tree) == {
+            "(no group)": ["lonely"],
+            "core": ["core1"],
+            "edge": ["core1", "edge1"],
         }
-        # Rows: Inventory, (no group), lonely, core, core1.
+        await pilot.pause()
+        # The first device is selected at start: lonely, in "(no group)".
+        assert overview_rows(app)["Address"] == "lonely.example.net:22"
         await pilot.press("down", "down")
-        assert detail_rows(app)["Address"] == "lonely.example.net:22"
-        await pilot.press("down", "down")
-        assert detail_rows(app)["Name"] == "core1"
-        assert detail_rows(app)["Address"] == "ops@2001:db8::1:22"
+        assert app.selected_device == "core1"
+        assert overview_rows(app)["Address"] == "ops@2001:db8::1:22"
+
+
+async def test_unchecked_device_shows_glyph_and_word(tmp_path: Path) -> None:
+    db_path = tmp_path / "inventory.db"
+    make_inventory(db_path)
+    app = offline_app(db_path, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        tree = app.query_one("#devices", DeviceTree)
+        label = str(tree.root.children[0].children[0].label)
+        assert label == "· lonely not checked yet"
+        assert overview_rows(app)["State"] == "· not checked yet"
 
 
 async def test_reload_shows_devices_added_meanwhile(tmp_path: Path) -> None:
     db_path = tmp_path / "inventory.db"
     open_database(db_path).close()
-    app = MudmapApp(db_path)
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert len(app.query_one("#devices", Tree).root.children) == 0
+    app = offline_app(db_path, tmp_path)
+    async with app.run_test(size=(80, 24)):
+        assert len(app.query_one("#devices", DeviceTree).root.children) == 0
         make_inventory(db_path)
-        await pilot.press("r")
-        assert "edge (2)" in tree_labels(app.query_one("#devices", Tree))
+        app.reload_inventory()
+        assert "edge" in tree_devices(app.query_one("#devices", DeviceTree))

@@ -1,0 +1,83 @@
+"""The app's log: a file under the user log directory, and a feed for the TUI's log pane.
+
+Records carry ``device`` and ``operation`` attributes where the caller sets them (the SSH
+layer's DeviceLogger does); the file format prints both. Callers log host names, commands and
+reasons, never key material or passwords: no handler here redacts anything.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from mudmap_tui import paths
+
+LOG_FILE_NAME = "mudmap.log"
+FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(device)s/%(operation)s] %(message)s"
+# Records the log pane keeps for when it is opened later.
+BACKLOG = 500
+
+
+class ContextFilter(logging.Filter):
+    """Give every record ``device`` and ``operation`` attributes, ``-`` when unset."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name in ("device", "operation"):
+            if not hasattr(record, name):
+                setattr(record, name, "-")
+        return True
+
+
+class PaneHandler(logging.Handler):
+    """Keep recent records and pass each one to a listener, such as the TUI's log pane."""
+
+    def __init__(self, level: int = logging.INFO, backlog: int = BACKLOG) -> None:
+        super().__init__(level)
+        self.records: collections.deque[logging.LogRecord] = collections.deque(maxlen=backlog)
+        self.listener: Callable[[logging.LogRecord], None] | None = None
+        self.addFilter(ContextFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        if self.listener is not None:
+            try:
+                self.listener(record)
+            except Exception:  # a broken listener must not break logging
+                self.handleError(record)
+
+
+def log_file_path() -> Path:
+    return paths.log_dir() / LOG_FILE_NAME
+
+
+def install(path: Path | None = None, level: int = logging.INFO,
+            ) -> tuple[logging.Handler, PaneHandler]:
+    """Attach a file handler and a pane handler to the ``mudmap`` logger; return both."""
+    file_handler = logging.FileHandler(path or log_file_path(), encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter(FILE_FORMAT))
+    file_handler.addFilter(ContextFilter())
+    file_handler.setLevel(level)
+    pane_handler = PaneHandler(level)
+    logger = logging.getLogger("mudmap")
+    logger.addHandler(file_handler)
+    logger.addHandler(pane_handler)
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
+    return file_handler, pane_handler
+
+
+def uninstall(*handlers: logging.Handler) -> None:
+    logger = logging.getLogger("mudmap")
+    for handler in handlers:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def format_record(record: logging.LogRecord) -> str:
+    """Return a one-line text for the log pane: level, device, operation, message."""
+    device = getattr(record, "device", "-")
+    operation = getattr(record, "operation", "-")
+    where = f"{device}/{operation} " if device != "-" else ""
+    return f"{record.levelname:<7} {where}{record.getMessage()}"

@@ -1,0 +1,86 @@
+"""Read a device's status and the data of each tab through the pool and the agent.
+
+Each function takes an explicit timeout, so an unreachable device costs the caller at most
+that many seconds and never blocks anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from mudmap_tui.ssh.agent_channel import AgentBundle, AgentSession, agent_session, default_bundle
+from mudmap_tui.ssh.errors import TimedOut
+from mudmap_tui.ssh.pool import ConnectionPool
+
+log = logging.getLogger("mudmap.device_data")
+
+DEFAULT_TIMEOUT = 10.0
+JOURNAL_LINES = 200
+
+# The agent method behind each tab that reads from the device.
+TAB_METHODS = {
+    "overview": ("facts", {}),
+    "interfaces": ("interfaces.list", {}),
+    "services": ("services.list", {}),
+    "logs": ("journal.tail", {"lines": JOURNAL_LINES}),
+}
+
+
+class DeviceReader:
+    """Start agent sessions from one pool and read device data within timeouts."""
+
+    def __init__(self, pool: ConnectionPool, bundle: AgentBundle | None = None,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.pool = pool
+        self._bundle = bundle
+        self.timeout = timeout
+
+    @property
+    def bundle(self) -> AgentBundle:
+        if self._bundle is None:
+            self._bundle = default_bundle()
+        return self._bundle
+
+    async def session(self, name: str, timeout: float | None = None) -> AgentSession:
+        """Return the device's started agent session; raise TimedOut after ``timeout``."""
+        limit = self.timeout if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(self._session(name), limit)
+        except asyncio.TimeoutError:
+            raise TimedOut(name, "connect", limit) from None
+
+    async def _session(self, name: str) -> AgentSession:
+        connection = await self.pool.connection(name)
+        return await agent_session(connection, self.bundle)
+
+    async def hello(self, name: str) -> dict[str, Any]:
+        session = await self.session(name)
+        return dict(session.hello or {})
+
+    async def call(self, name: str, method: str, params: dict[str, Any] | None = None,
+                   timeout: float | None = None) -> Any:
+        """Call one agent method on the device, connecting first when needed."""
+        limit = self.timeout if timeout is None else timeout
+        session = await self.session(name, limit)
+        return await session.call(method, params or {}, timeout=limit)
+
+    async def read_tab(self, name: str, tab: str) -> Any:
+        """Return the data of ``tab`` for the device, as the agent returns it."""
+        if tab == "wireguard":
+            return await self.read_wireguard(name)
+        method, params = TAB_METHODS[tab]
+        return await self.call(name, method, params)
+
+    async def read_wireguard(self, name: str) -> list[dict[str, Any]]:
+        """Return ``wg.get`` of every WireGuard interface on the device."""
+        listing = await self.call(name, "interfaces.list")
+        names = [i["name"] for i in listing.get("interfaces", []) if i.get("kind") == "wireguard"]
+        return [await self.call(name, "wg.get", {"name": wg_name}) for wg_name in names]
+
+    async def reconnect(self, name: str) -> None:
+        """Drop the device's pooled connection, so the next call opens a new one."""
+        connection = self.pool.cached(name)
+        if connection is not None:
+            await connection.close()

@@ -1,0 +1,86 @@
+"""Fill the tabs from what the app knows about the selected device (no I/O to devices)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from mudmap_tui.store import audit
+from mudmap_tui.tui.widgets.panes import JournalView, OverviewTable, journal_lines, overview_rows
+from mudmap_tui.tui.widgets.tables import (
+    AuditTable,
+    BackupsTable,
+    InterfacesTable,
+    ServicesTable,
+    WireGuardTable,
+)
+
+if TYPE_CHECKING:
+    from mudmap_tui.tui.app import MudmapApp
+
+log = logging.getLogger("mudmap.tui")
+AUDIT_ROWS = 200
+
+
+class TabViews:
+    """Render each tab of the app from the fleet state and the local store."""
+
+    def __init__(self, app: MudmapApp) -> None:
+        self.app = app
+
+    def show_selected(self) -> None:
+        """Render the active tab for the selected device, and the data-age line."""
+        name = self.app.selected_device
+        tab = self.app.active_tab
+        renderer = getattr(self, f"_show_{tab}", None)
+        if renderer is not None:
+            renderer(name)
+        self.app.update_age_line()
+
+    def _show_overview(self, name: str | None) -> None:
+        table = self.app.query_one("#overview-table", OverviewTable)
+        if name is None or self.app.inventory is None:
+            table.show_rows([("State", "no device selected")])
+            return
+        device = self.app.inventory.devices.get(name)
+        table.show_rows(overview_rows(device, self.app.fleet.status(name), self.app.clock()))
+
+    def _show_interfaces(self, name: str | None) -> None:
+        rows = self.app.fleet.status(name).interfaces if name else []
+        self.app.query_one("#interfaces-table", InterfacesTable).show_interfaces(rows)
+
+    def _show_wireguard(self, name: str | None) -> None:
+        value = self.app.fleet.status(name).extras.get("wireguard") if name else None
+        self.app.query_one("#wireguard-table", WireGuardTable).show_wireguard(value or [])
+
+    def _show_services(self, name: str | None) -> None:
+        value = self.app.fleet.status(name).extras.get("services") if name else None
+        services = (value or {}).get("services", [])
+        self.app.query_one("#services-table", ServicesTable).show_services(services)
+
+    def _show_logs(self, name: str | None) -> None:
+        value = self.app.fleet.status(name).extras.get("logs") if name else None
+        self.app.query_one("#journal", JournalView).show_lines(journal_lines(value or {}))
+
+    def _show_backups(self, name: str | None) -> None:
+        table = self.app.query_one("#backups-table", BackupsTable)
+        rows: list[tuple[str, tuple[Any, ...]]] = []
+        if name is not None:
+            try:
+                from mudmap_tui import backups
+            except ImportError:
+                table.set_rows([])
+                return
+            for info in backups.list_backups(self.app.db, name):
+                rows.append((str(info.id), (str(info.id), info.taken_at,
+                                            f"{len(info.files)} files")))
+        table.set_rows(rows)
+
+    def _show_audit(self, name: str | None) -> None:
+        table = self.app.query_one("#audit-table", AuditTable)
+        entries = audit.list(self.app.db, device=name, limit=AUDIT_ROWS) if name else []
+        table.set_rows([
+            (str(entry.id), (entry.at[:19].replace("T", " "), entry.actor, entry.action,
+                             entry.result, entry.detail))
+            for entry in entries
+        ])

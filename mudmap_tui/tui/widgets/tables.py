@@ -1,0 +1,193 @@
+"""Data tables of the device tabs, with row marks and a text filter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from mudmap_tui.fleet_state import InterfaceRow, format_age, format_bytes, format_rate
+from mudmap_tui.tui.bindings import bindings_for
+
+MARK = "*"
+
+
+class RowsTable(DataTable[Any]):
+    """A table whose rows have string keys; ``space`` marks rows and ``/`` filters them."""
+
+    COLUMNS: tuple[str, ...] = ()
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **options)
+        self.marked: set[str] = set()
+        self.filter_text = ""
+        self._rows: list[tuple[str, tuple[Any, ...]]] = []
+
+    def on_mount(self) -> None:
+        self.add_column(" ", key="_mark", width=1)
+        for title in self.COLUMNS:
+            self.add_column(title, key=title)
+
+    def set_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Replace every row, keeping marks, the filter and the cursor's row key."""
+        self._rows = [(key, tuple(cells)) for key, cells in rows]
+        keys = {key for key, _ in self._rows}
+        self.marked &= keys
+        self._render_rows()
+
+    def _render_rows(self) -> None:
+        current = self.selected_key
+        self.clear()
+        visible = [(key, cells) for key, cells in self._rows if self._matches(cells)]
+        for key, cells in visible:
+            self.add_row(MARK if key in self.marked else " ", *cells, key=key)
+        if current is not None:
+            self._move_to(current)
+
+    def _move_to(self, key: str) -> None:
+        try:
+            self.move_cursor(row=self.get_row_index(key))
+        except Exception:  # the row is filtered out or gone
+            return
+
+    def _matches(self, cells: Sequence[Any]) -> bool:
+        if not self.filter_text:
+            return True
+        needle = self.filter_text.lower()
+        return any(needle in str(cell).lower() for cell in cells)
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._render_rows()
+
+    @property
+    def hidden_count(self) -> int:
+        return sum(1 for _, cells in self._rows if not self._matches(cells))
+
+    @property
+    def hidden_marked(self) -> int:
+        return sum(1 for key, cells in self._rows if key in self.marked
+                   and not self._matches(cells))
+
+    @property
+    def selected_key(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return None if key.value is None else str(key.value)
+
+    def toggle_mark(self) -> None:
+        key = self.selected_key
+        if key is None:
+            return
+        if key in self.marked:
+            self.marked.discard(key)
+        else:
+            self.marked.add(key)
+        self.update_cell(key, "_mark", MARK if key in self.marked else " ")
+
+    def cells_of(self, key: str) -> tuple[Any, ...] | None:
+        for row_key, cells in self._rows:
+            if row_key == key:
+                return cells
+        return None
+
+
+def _addresses_text(addresses: list[str]) -> str:
+    return ", ".join(addresses) if addresses else "-"
+
+
+class InterfacesTable(RowsTable):
+    """The selected device's interfaces, with rates from counter deltas."""
+
+    BINDINGS = bindings_for("interfaces")
+    COLUMNS = ("Name", "Kind", "State", "MTU", "MAC", "Addresses", "Master", "RX", "TX")
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.interfaces: dict[str, InterfaceRow] = {}
+
+    def show_interfaces(self, rows: Sequence[InterfaceRow]) -> None:
+        self.interfaces = {row.name: row for row in rows}
+        self.set_rows([(row.name, interface_cells(row)) for row in rows])
+
+
+def interface_cells(row: InterfaceRow) -> tuple[Any, ...]:
+    state = Text(row.state, style="bold" if row.state.startswith("up") else "dim")
+    return (row.name, row.kind, state, "-" if row.mtu is None else str(row.mtu),
+            row.mac or "-", _addresses_text(row.addresses), row.master or "-",
+            format_rate(row.rx_rate), format_rate(row.tx_rate))
+
+
+class WireGuardTable(RowsTable):
+    """WireGuard interfaces and, under each, its peers."""
+
+    BINDINGS = bindings_for("wireguard")
+    COLUMNS = ("Interface", "Peer / public key", "Endpoint / port", "Allowed IPs",
+               "Handshake", "Transfer")
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.details: dict[str, dict[str, Any]] = {}
+
+    def show_wireguard(self, interfaces: Sequence[dict[str, Any]]) -> None:
+        rows: list[tuple[str, Sequence[Any]]] = []
+        self.details = {}
+        for interface in interfaces:
+            name = str(interface.get("name"))
+            self.details[name] = {"interface": interface}
+            port = interface.get("listen_port")
+            rows.append((name, (name, _short_key(interface.get("public_key")),
+                                f"port {port}" if port else "-", "", "", "")))
+            for peer in interface.get("peers") or []:
+                key = f"{name}/{peer.get('public_key')}"
+                self.details[key] = {"interface": interface, "peer": peer}
+                rows.append((key, peer_cells(peer)))
+        self.set_rows(rows)
+
+
+def _short_key(key: Any) -> str:
+    return f"{key[:10]}…" if isinstance(key, str) and len(key) > 11 else str(key or "-")
+
+
+def peer_cells(peer: dict[str, Any]) -> tuple[Any, ...]:
+    age = peer.get("latest_handshake_age")
+    handshake = "never" if age is None else f"{format_age(age)} ago"
+    transfer = (f"rx {format_bytes(peer.get('rx_bytes') or 0)}, "
+                f"tx {format_bytes(peer.get('tx_bytes') or 0)}")
+    name = peer.get("name") or _short_key(peer.get("public_key"))
+    return ("  peer", name, peer.get("endpoint") or "-",
+            ", ".join(peer.get("allowed_ips") or []) or "-", handshake, transfer)
+
+
+class ServicesTable(RowsTable):
+    """Service units: active state, sub-state, unit file state and description."""
+
+    BINDINGS = bindings_for("services")
+    COLUMNS = ("Service", "Active", "Sub", "Unit file", "Description")
+
+    def show_services(self, services: Sequence[dict[str, Any]]) -> None:
+        self.set_rows([
+            (str(s.get("name")), (s.get("name"), s.get("active_state") or "-",
+                                  s.get("sub_state") or "-", s.get("unit_file_state") or "-",
+                                  s.get("description") or ""))
+            for s in services
+        ])
+
+
+class BackupsTable(RowsTable):
+    """The selected device's configuration backups, newest first."""
+
+    BINDINGS = bindings_for("backups")
+    COLUMNS = ("Id", "Taken", "Note")
+
+
+class AuditTable(RowsTable):
+    """The audit log entries of the selected device, newest first."""
+
+    COLUMNS = ("When", "Actor", "Action", "Result", "Detail")
