@@ -7,12 +7,13 @@ error instead of stopping at the first. Each message names the field, the value 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from agent.errors import AgentError
 from mudmap_tui.errors import InvalidInput, MudmapError
 from mudmap_tui.store.devices import validate_device
-from mudmap_tui.store.models import Device, is_inline_jump
+from mudmap_tui.store.models import CONTROL_RE, Device, is_inline_jump
 
 T = TypeVar("T")
 
@@ -115,3 +116,39 @@ def _check_jump(collector: Collector, jump: str, name: Any, device_names: list[s
             f"invalid jump {jump!r}: no device has that name; "
             "choose a device or type [user@]host[:port]",
         )
+
+
+def upload_source(text: str) -> Path:
+    """Check the local file to upload: it must exist and be a regular file."""
+    path = Path(text.strip()).expanduser()
+    if not text.strip():
+        raise InvalidInput("local file", text, "is required; give the file to upload")
+    if not path.exists():
+        raise InvalidInput("local file", str(path), "does not exist")
+    if not path.is_file():
+        raise InvalidInput("local file", str(path), "is not a regular file")
+    return path
+
+
+def download_target(text: str) -> Path:
+    """Check where a download goes: not a directory, and in a folder that exists."""
+    path = Path(text.strip()).expanduser()
+    if not text.strip():
+        raise InvalidInput("local file", text, "is required; give the path to save to")
+    if path.is_dir():
+        raise InvalidInput("local file", str(path), "is a directory; give a file path")
+    if not path.parent.is_dir():
+        raise InvalidInput("local file", str(path), f"folder {path.parent} does not exist")
+    return path
+
+
+def remote_path(text: str) -> str:
+    """Check a path on the device: absolute, naming a file, without control characters."""
+    path = text.strip()
+    if not path.startswith("/"):
+        raise InvalidInput("remote path", text, "must be absolute, such as /etc/hosts")
+    if path.endswith("/"):
+        raise InvalidInput("remote path", text, "names a folder; give a file path")
+    if CONTROL_RE.search(path) or "\n" in path or "\t" in path:
+        raise InvalidInput("remote path", text, "must not contain control characters")
+    return path

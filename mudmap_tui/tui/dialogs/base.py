@@ -60,6 +60,10 @@ class FormDialog(Dialog[ResultT]):
         except FieldErrors as error:
             self.show_errors(error.errors)
             return
+        self.accept(result)
+
+    def accept(self, result: ResultT) -> None:
+        """Dismiss with a checked result; a subclass may ask for confirmation first."""
         self.dismiss(result)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -26,8 +26,8 @@ class HostKeyScreen(Dialog[bool]):
         with Vertical(id="dialog") as dialog:
             dialog.border_title = f"Unknown host key: {self.device}"
             yield Static(
-                f"{self.device} ({self.host}) offered a {self.key_type} host key that is not "
-                "in the inventory. Compare its fingerprint with the one the device shows "
+                f"{self.device} ({self.host}) offered a host key of type {self.key_type} that "
+                "is not in the inventory. Compare its fingerprint with the one the device shows "
                 "(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) before you trust it.",
                 classes="dialog-body",
                 markup=False,

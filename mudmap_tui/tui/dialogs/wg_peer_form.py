@@ -41,7 +41,9 @@ class PeerFormScreen(FormDialog[dict[str, Any] | None]):
             with VerticalScroll(id="fields"):
                 yield from self._key_fields()
                 yield from field_row("Allowed IPs", self._allowed_ips(), "allowed_ips")
-                yield Static("", id="overlap-warning", classes="field-warning", markup=False)
+                warning = Static("", id="overlap-warning", classes="field-warning", markup=False)
+                warning.display = False
+                yield warning
                 yield from self._suggestion_hint()
                 endpoint = Input(
                     self._existing("endpoint"),
@@ -84,7 +86,9 @@ class PeerFormScreen(FormDialog[dict[str, Any] | None]):
             yield key
             yield Button("Generate", id="generate", compact=True)
         yield error_line("public_key")
-        yield Static("", id="key-note", classes="field-hint", markup=False)
+        note = Static("", id="key-note", classes="field-hint", markup=False)
+        note.display = False
+        yield note
 
     def _allowed_ips(self) -> Input:
         if self.existing is not None:
@@ -120,9 +124,11 @@ class PeerFormScreen(FormDialog[dict[str, Any] | None]):
     def _generate(self) -> None:
         self.key_pair = wg_plan.generate_key_pair()
         self.query_one("#field-public_key", Input).value = self.key_pair.public_key
-        self.query_one("#key-note", Static).update(
+        note = self.query_one("#key-note", Static)
+        note.update(
             "Key pair generated. The private key goes only into the client config shown next."
         )
+        note.display = True
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "field-allowed_ips":
@@ -130,7 +136,7 @@ class PeerFormScreen(FormDialog[dict[str, Any] | None]):
         elif event.input.id == "field-public_key" and self._typed_over_generated(event.value):
             # A typed key replaces the generated pair, whose private key is now useless.
             self.key_pair = None
-            self.query_one("#key-note", Static).update("")
+            self.query_one("#key-note", Static).display = False
 
     def _typed_over_generated(self, text: str) -> bool:
         return self.key_pair is not None and text.strip() != self.key_pair.public_key

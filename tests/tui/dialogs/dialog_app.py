@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from textual.app import App
@@ -37,3 +39,10 @@ def shown_errors(app: App[Any]) -> dict[str, str]:
         if widget.display and isinstance(widget, Static):
             errors[(widget.id or "").removeprefix("error-")] = str(widget.render())
     return errors
+
+
+def screen_text(app: App[Any]) -> str:
+    """Return the characters on screen as plain text, from the SVG screenshot's text runs."""
+    svg = app.export_screenshot()
+    runs = re.findall(r"<text[^>]*>(.*?)</text>", svg)
+    return "".join(html.unescape(re.sub(r"<[^>]+>", "", run)) for run in runs).replace("\xa0", " ")

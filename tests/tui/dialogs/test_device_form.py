@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input, Select
 
 from mudmap_tui.store.models import Device
 from mudmap_tui.tui.dialogs.address_form import AddressFormScreen
 from mudmap_tui.tui.dialogs.device_form import DeviceFormScreen
-from tests.tui.dialogs.dialog_app import SMALL_TERMINAL, DialogApp, shown_errors
+from tests.tui.dialogs.dialog_app import SMALL_TERMINAL, DialogApp, screen_text, shown_errors
 
 
 def fill(app: DialogApp, **values: str) -> None:
@@ -100,3 +101,13 @@ async def test_address_form_bad_cidr() -> None:
         fill(app, address="2001:DB8:0::1/64")
         await pilot.press("enter")
     assert app.results == ["2001:db8::1/64"]
+
+
+async def test_errors_in_words_without_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = DialogApp(DeviceFormScreen(None, []))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        assert app.no_color
+        fill(app, name="edge1", host="192.0.2.10", port="70000")
+        await pilot.press("ctrl+s")
+        assert "✗ invalid port '70000': must be 1 to 65535" in screen_text(app)
