@@ -12,7 +12,7 @@ from mudmap_tui import fleet
 from mudmap_tui.cli.common import open_store, print_json
 from mudmap_tui.errors import InvalidInput
 from mudmap_tui.fleet import DeviceResult, FleetEvent, Outcome
-from mudmap_tui.ssh.agent_channel import agent_session, default_bundle
+from mudmap_tui.fleet_status import status_operation
 from mudmap_tui.ssh.hostkeys import HostKeyPolicy
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store.devices import DeviceStore
@@ -198,19 +198,6 @@ async def _run(store: DeviceStore, devices: list[Device], command: str,
         await pool.close()
 
 
-def status_operation(pool: ConnectionPool) -> fleet.Operation:
-    """Build the operation that returns a device's agent hello and facts."""
-
-    async def operation(name: str, deadline: float, emit: fleet.EventCallback) -> DeviceResult:
-        connection = await fleet.connect_within(pool, name, deadline)
-        session = await asyncio.wait_for(agent_session(connection, default_bundle()),
-                                         fleet.remaining(deadline))
-        facts = await session.call("facts", timeout=max(0.1, fleet.remaining(deadline)))
-        return DeviceResult(name, Outcome.OK, value={"hello": session.hello, "facts": facts})
-
-    return operation
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     db = open_store(args)
     try:
@@ -258,5 +245,7 @@ def _status_detail(value: dict[str, Any]) -> str:
     os_info = facts.get("os") or {}
     os_name = os_info.get("pretty_name") or os_info.get("PRETTY_NAME") or ""
     kernel = (hello.get("kernel") or {}).get("release", "")
+    interfaces = value.get("interfaces") or []
     return (f"{hello.get('hostname', '?')}; {os_name}; kernel {kernel}; "
-            f"python {hello.get('python', '?')}; agent {hello.get('agent_version', '?')}")
+            f"{len(interfaces)} interfaces; python {hello.get('python', '?')}; "
+            f"agent {hello.get('agent_version', '?')}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -233,6 +234,8 @@ def exec_upload_handler(stored: list[bytes], disk_full: bool = False) -> Callabl
         if "python_path=" in command:
             process.stdout.write(probe_answer(cached="none"))
             process.exit(0)
+        elif "exit 97" in command and not stored:
+            process.exit(97)
         elif "cat >" in command:
             data = await process.stdin.read()
             if disk_full:
@@ -245,8 +248,9 @@ def exec_upload_handler(stored: list[bytes], disk_full: bool = False) -> Callabl
             process.stdout.write(hashlib.sha256(stored[-1]).hexdigest().encode() + b"\n")
             process.exit(0)
         else:
-            await process.stdin.readline()
-            process.stdout.write(b'{"jsonrpc": "2.0", "id": 1, "result": {"agent_version": "t"}}\n')
+            request = json.loads(await process.stdin.readline())
+            response = {"jsonrpc": "2.0", "id": request["id"], "result": {"agent_version": "t"}}
+            process.stdout.write(json.dumps(response).encode() + b"\n")
             await process.stdin.readline()
 
     return handler

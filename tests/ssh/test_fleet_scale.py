@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mudmap_tui import fleet
-from mudmap_tui.cli.fleet import status_operation
+from mudmap_tui.fleet_status import status_operation
 from mudmap_tui.lab import Lab
 from tests.conftest import lab_unavailable_reason
 from tests.ssh.conftest import trusting_pool
