@@ -187,8 +187,15 @@ class Lab:
         """
         self.check_isolated(device)
         command = "poweroff" if power_off else "reboot"
-        self.run(device, ["/usr/bin/python3", "-I", "-c", GUARDED_REBOOT, command,
-                          state.host_pid_namespace()], check=False)
+        result = self.run(device, ["/usr/bin/python3", "-I", "-c", GUARDED_REBOOT, command,
+                                   state.host_pid_namespace()], check=False)
+        # On success the kernel kills every process of the device, this one included, and
+        # nsenter exits 0 or by that signal; the script itself only ever exits with 1.
+        if result.returncode > 0 and result.returncode != 128 + signal.SIGKILL:
+            raise LabError(
+                f"{command} inside lab device {device} failed with status "
+                f"{result.returncode}: {result.stderr.strip()}"
+            )
 
     def stop_sshd(self, device: str) -> None:
         self.run(device, ["pkill", "-x", "sshd"], check=False)

@@ -116,6 +116,10 @@ def connect_inner(topology: Topology, run_dir: Path) -> bool:
             return False
         if link_exists(topology.inner_link, outer):
             return True
+        # The kernel destroys a deleted namespace's links asynchronously, so the inner end
+        # of the old pair may still exist for a moment after lab1's namespace is gone.
+        if link_exists("eth0", inner.netns):
+            ip("-n", inner.netns, "link", "del", "eth0", check=False)
         ip("-n", outer, "link", "add", topology.inner_link, "type", "veth", "peer", "name",
            "eth0", "netns", inner.netns)
         gateway = f"{topology.inner_gateway}/{topology.inner_net.prefixlen}"

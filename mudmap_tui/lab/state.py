@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -130,13 +131,17 @@ def read_device_state(run_dir: Path, device: str) -> dict[str, object]:
 
 
 def pid_alive(pid: int) -> bool:
+    """Tell whether ``pid`` runs; a zombie counts as gone and is reaped if it is our child."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    except PermissionError:
+    # The state letter follows the command name, which is in parentheses and may hold spaces.
+    if stat.rpartition(")")[2].split()[0] != "Z":
         return True
-    return True
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return False
 
 
 def init_pid_of(unshare_pid: int) -> int | None:
