@@ -31,7 +31,7 @@ KIND_FORM_FIELDS: dict[str, tuple[str, ...]] = {
 }
 # Kinds whose parent is optional; the others in KIND_FORM_FIELDS with "parent" require one.
 OPTIONAL_PARENT_KINDS = ("vxlan",)
-# The member of the result that holds follow-up calls: {method: params}. The caller removes
+# The member of the result that contains follow-up calls as {method: params}. The caller removes
 # it before sending the create or update request, then makes each call in order.
 AFTER_KEY = "after"
 # wg.create takes neither MTU nor state, so for WireGuard they follow as interfaces.update.

@@ -1,4 +1,4 @@
-"""What the user chose when asking to onboard a device: login password, account and key."""
+"""The onboarding request from the onboard dialog: login password, account and key."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import segno
 
-# The QR standard asks for a 4-module quiet zone; 2 keeps a typical config within 80
-# columns and still scans with common phone apps.
+# The QR standard (ISO/IEC 18004) specifies a 4-module quiet zone. 2 saves 4 columns and
+# 2 lines. NOTE: scanning with this narrower border was not tried with a phone app.
 DEFAULT_BORDER = 2
 
 # Indexed by (top module is drawn, bottom module is drawn).

@@ -1,8 +1,8 @@
 """A WireGuard client's configuration in wg-quick(8) format, and saving it safely.
 
-The config holds the client's private key, so it is written with mode 0600 from the
+The config contains the client's private key. So it is written with mode 0600 from the
 moment the file exists, through a temporary file in the same directory, and never over an
-existing file unless the caller says so.
+existing file unless the caller passes overwrite=True.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ CONFIG_MODE = 0o600
 
 @dataclass
 class ClientConfig:
-    """What a client needs to reach a WireGuard interface on a device."""
+    """The settings a client needs to reach a WireGuard interface on a device."""
 
     private_key: str
     addresses: Sequence[str]

@@ -29,7 +29,7 @@ IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# The member of PeerFormScreen's result that holds the client's private key. The caller
+# The member of PeerFormScreen's result that contains the client's private key. The caller
 # removes it before sending the params to the agent, which never needs it.
 CLIENT_PRIVATE_KEY = "client_private_key"
 
@@ -146,9 +146,10 @@ def peer_view(item: Mapping[str, Any]) -> PeerView:
 def usable_range(network: IPNetwork) -> tuple[int, int]:
     """Return the first and last address (as integers) a peer may take in ``network``.
 
-    The network address and the last address (IPv4 broadcast; in IPv6 the top of the
-    subnet, which RFC 2526 reserves for anycast) are left out, except in the point-to-point
-    prefixes /31 and /127, and the host prefixes /32 and /128, where every address is usable.
+    The network address and the last address are left out. The last address is the IPv4
+    broadcast address, or in IPv6 one of the subnet anycast addresses that RFC 2526
+    reserves. Point-to-point prefixes (/31, /127) and host prefixes (/32, /128) have no
+    such addresses, so every address in them is usable.
     """
     first = int(network.network_address)
     last = int(network.broadcast_address)
@@ -310,7 +311,7 @@ def peer_add_params(interface_name: str, peer: PeerInput) -> dict[str, Any]:
 def peer_update_params(interface_name: str, existing: PeerView, peer: PeerInput) -> dict[str, Any]:
     """Build the params of wg.peer.update with only the settings that changed.
 
-    A preshared key is set only when the user typed one; the agent never returns the
+    A preshared key is set only when the user typed one. The agent never returns the
     current one, so an empty field leaves it as it is.
     """
     params: dict[str, Any] = {"name": interface_name, "public_key": existing.public_key}

@@ -32,7 +32,7 @@ class Dialog(ModalScreen[ResultT]):
     ]
 
     def cancel_result(self) -> Any:
-        """Return what cancelling dismisses with: None unless a subclass says otherwise."""
+        """Return the result that cancelling dismisses with, None unless a subclass overrides it."""
         return None
 
     def action_cancel(self) -> None:

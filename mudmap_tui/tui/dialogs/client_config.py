@@ -24,8 +24,8 @@ QR_CHROME_COLUMNS = 4
 class ClientConfigScreen(Dialog[Path | None]):
     """Preview a client config, draw it as a QR code and save it; return the saved path.
 
-    The config holds the client's private key. It is on screen only because the user asked
-    for the client config, and the file is created with mode 0600.
+    The config contains the client's private key. It is on screen only because the user
+    requested the client config, and the file is created with mode 0600.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

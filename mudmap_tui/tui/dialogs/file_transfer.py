@@ -16,9 +16,9 @@ from mudmap_tui.tui.dialogs.confirm import ConfirmScreen
 class FileTransferScreen(FormDialog[tuple[str, str] | None]):
     """Return (local path, remote path), or None on cancel.
 
-    An upload needs an existing local file. A download into an existing local file asks
-    first, so a returned download target that exists was confirmed: the caller passes
-    force=True to file_transfer.get().
+    An upload needs an existing local file. Before a download into an existing local file,
+    the dialog requests confirmation. So a returned download target that exists was
+    confirmed, and the caller passes force=True to file_transfer.get().
     """
 
     def __init__(self, device: str, upload: bool) -> None:

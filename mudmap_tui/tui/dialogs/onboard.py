@@ -26,8 +26,8 @@ KEY_OPTIONS = [
 class OnboardScreen(FormDialog[OnboardRequest | None]):
     """Return an OnboardRequest, or None on cancel.
 
-    The password field is masked, and the password lives only in the returned request,
-    which keeps it out of its repr; this screen neither stores nor logs it.
+    The password field is masked. The password is kept only in the returned request, whose
+    repr leaves it out, and this screen neither stores nor logs it.
     """
 
     def __init__(self, device: str) -> None:

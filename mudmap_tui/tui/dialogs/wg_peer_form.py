@@ -21,7 +21,7 @@ class PeerFormScreen(FormDialog[dict[str, Any] | None]):
     ``interface`` is the agent's interfaces.get or wg.get result for the WireGuard
     interface, with its addresses and peers. A new peer gets the next free address of each
     of the interface's subnets as its allowed IPs. When the dialog generated the client's
-    key pair, the result also holds the client's private key under
+    key pair, the result also contains the client's private key under
     wg_plan.CLIENT_PRIVATE_KEY, which the caller removes before sending and puts only into
     the client config.
     """
