@@ -48,6 +48,10 @@ def backend_of(name: str) -> str:
         return "userspace"
     if kind == "wireguard":
         return "kernel"
+    if kind is not None:
+        raise AgentError(
+            "not_found", "%s is a %s interface, not a WireGuard one" % (name, kind or "device")
+        )
     raise AgentError("not_found", "WireGuard interface %s not found" % name)
 
 

@@ -21,7 +21,7 @@ _P = 2**255 - 19
 _A24 = 121665
 
 
-def decode_key(field: str, value: object) -> bytes:
+def decode_key(field: str, value: object, secret: bool = False) -> bytes:
     """Decode a base64 WireGuard key, accepting only the canonical form of 32 bytes.
 
     Canonical means the text is exactly what ``base64.b64encode`` gives for those bytes:
@@ -29,14 +29,17 @@ def decode_key(field: str, value: object) -> bytes:
     the same bytes are rejected so that one key has exactly one text form.
     """
     rule = "must be the base64 of exactly 32 bytes, as printed by `wg genkey` or `wg pubkey`"
+    # A rejected secret may still be close to the real key, so its text never reaches the
+    # error message, which the controller shows and logs.
+    shown = "(%s hidden)" % type(value).__name__ if secret else value
     if not isinstance(value, str) or len(value) != KEY_B64_LEN:
-        raise invalid(field, value, rule)
+        raise invalid(field, shown, rule)
     try:
         raw = base64.b64decode(value.encode("ascii"), validate=True)
     except (UnicodeEncodeError, binascii.Error, ValueError):
-        raise invalid(field, value, rule) from None
+        raise invalid(field, shown, rule) from None
     if len(raw) != KEY_LEN or encode_key(raw) != value:
-        raise invalid(field, value, rule)
+        raise invalid(field, shown, rule)
     return raw
 
 

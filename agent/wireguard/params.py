@@ -56,11 +56,11 @@ def public_key(value: Any) -> bytes:
 
 
 def preshared_key(value: Any) -> bytes:
-    return decode_key("preshared_key", value)
+    return decode_key("preshared_key", value, secret=True)
 
 
 def private_key(value: Any) -> bytes:
-    return decode_key("private_key", value)
+    return decode_key("private_key", value, secret=True)
 
 
 def endpoint(value: Any) -> Endpoint:

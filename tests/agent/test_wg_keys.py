@@ -141,3 +141,13 @@ def test_decode_rejects_malformed_text(text: str) -> None:
 def test_decode_rejects_non_strings(value: object) -> None:
     with pytest.raises(AgentError):
         keys.decode_key("public_key", value)
+
+
+def test_rejected_secret_not_echoed() -> None:
+    almost = keys.encode_key(keys.generate_private_key())[:-2] + "B="
+    with pytest.raises(AgentError) as raised:
+        keys.decode_key("private_key", almost, secret=True)
+    assert almost not in raised.value.message
+    assert almost[:20] not in raised.value.message
+    assert "private_key" in raised.value.message
+    assert "hidden" in raised.value.message

@@ -221,9 +221,15 @@ def test_create_existing_name_is_rejected(pair: tuple[Side, Side]) -> None:
 
 def test_get_missing_interface_is_not_found(pair: tuple[Side, Side]) -> None:
     left, _ = pair
-    with left.agent() as agent, pytest.raises(AgentCallError) as error:
-        agent.call("wg.get", name="h3absent")
-    assert error.value.kind == "not_found"
+    veth = next(name for name in link_names(left) if name.startswith("h3"))
+    with left.agent() as agent:
+        with pytest.raises(AgentCallError) as missing:
+            agent.call("wg.get", name="h3absent")
+        with pytest.raises(AgentCallError) as other_kind:
+            agent.call("wg.get", name=veth)
+    assert missing.value.kind == "not_found"
+    assert other_kind.value.kind == "not_found"
+    assert f"{veth} is a veth interface" in other_kind.value.message
 
 
 def test_five_hundred_peers_read_back(pair: tuple[Side, Side], tmp_path) -> None:
