@@ -54,6 +54,9 @@ def unpack(archive: str, target: str) -> None:
             raise OSError(errno.EINVAL, "compiling the agent failed in " + temporary)
         with open(os.path.join(temporary, MARKER), "w") as marker:
             marker.write(archive + "\n")
+        # mkdtemp() creates mode 0700; the copy must stay readable by every user that may
+        # start the agent, like the archive itself.
+        os.chmod(temporary, 0o755)
         try:
             os.rename(temporary, target)
         except OSError as error:

@@ -110,6 +110,7 @@ def test_zipapp_serves_hello_on_device_python(tmp_path: Path) -> None:
         assert "wg.create" in result["methods"]
         assert "services.list" in result["methods"]
     assert (unpacked / ".complete").is_file()
+    assert unpacked.stat().st_mode & 0o777 == 0o755
     assert list(unpacked.glob("pyroute2/__pycache__/__init__.*.pyc"))
     assert list(unpacked.glob("agent/__pycache__/server.*.pyc"))
 
