@@ -10,10 +10,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from mudmap_tui import wg_plan
 from mudmap_tui.errors import AlreadyExists, InvalidInput
 
 # Keys of wg-quick's [Interface] section that `wg setconf` does not take (wg-quick strip).
@@ -43,6 +45,45 @@ class ClientConfig:
             f"endpoint={format_endpoint(self.endpoint_host, self.endpoint_port)!r}, "
             "private_key=<hidden>)"
         )
+
+
+def for_new_peer(
+    interface: Mapping[str, Any],
+    peer_params: Mapping[str, Any],
+    private_key: str,
+    endpoint_host: str,
+    dns: Sequence[str] = (),
+) -> ClientConfig:
+    """Build the config of a client just added as a peer of ``interface``.
+
+    ``interface`` is the agent's interfaces.get or wg.get result (see wg_plan.interface_view),
+    ``peer_params`` the wg.peer.add params, and ``endpoint_host`` the device's address as
+    the client reaches it. The client's addresses are its allowed IPs on the device. Its
+    AllowedIPs are the subnets of the interface's addresses (link-local left out), or the
+    client's own addresses when the interface has none. The keepalive defaults to 25
+    seconds, so a client behind NAT stays reachable.
+    """
+    view = wg_plan.interface_view(interface)
+    addresses = [str(item) for item in peer_params.get("allowed_ips") or ()]
+    subnets = []
+    for address in view.addresses:
+        if address.version == 6 and address.ip.is_link_local:
+            continue
+        if str(address.network) not in subnets:
+            subnets.append(str(address.network))
+    if not view.public_key:
+        raise InvalidInput("interface", view.name, "has no public key; set a private key first")
+    return ClientConfig(
+        private_key=private_key,
+        addresses=addresses,
+        server_public_key=view.public_key,
+        endpoint_host=endpoint_host,
+        endpoint_port=view.listen_port,
+        allowed_ips=subnets or addresses,
+        dns=list(dns),
+        persistent_keepalive=int(peer_params.get("persistent_keepalive") or 25),
+        preshared_key=peer_params.get("preshared_key"),
+    )
 
 
 def format_endpoint(host: str, port: int) -> str:

@@ -145,3 +145,24 @@ def test_wg_setconf_accepts_config(wireguard_go_interface: tuple[str, str], tmp_
     assert peer_fields[2] == "[2001:db8::1]:51820"
     assert peer_fields[3] == "10.8.0.0/24,fd08::/64"
     assert peer_fields[7] == "25"
+
+
+def test_config_for_new_peer() -> None:
+    interface = {
+        "interface": {
+            "name": "wg0",
+            "addresses": [
+                {"address": "10.8.0.1", "prefixlen": 24, "scope": "global"},
+                {"address": "fe80::1", "prefixlen": 64, "scope": "link"},
+            ],
+            "wireguard": {"public_key": SERVER.public_key, "listen_port": 51821, "peers": []},
+        }
+    }
+    params = {"name": "wg0", "public_key": CLIENT.public_key, "allowed_ips": ["10.8.0.2/32"]}
+    config = client_config.for_new_peer(interface, params, CLIENT.private_key, "fd00::7")
+    assert config.addresses == ["10.8.0.2/32"]
+    assert config.allowed_ips == ["10.8.0.0/24"]
+    assert config.server_public_key == SERVER.public_key
+    assert config.persistent_keepalive == 25
+    assert "Endpoint = [fd00::7]:51821" in client_config.render(config)
+    assert CLIENT.private_key not in repr(config)

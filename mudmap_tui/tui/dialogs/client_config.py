@@ -18,6 +18,7 @@ from mudmap_tui.tui.dialogs.confirm import ConfirmScreen
 
 # Lines and columns the dialog's frame, tabs, path row and buttons take around the QR code.
 QR_CHROME_LINES = 8
+DEFAULT_FILE_NAME = "wg-client.conf"
 QR_CHROME_COLUMNS = 4
 
 
@@ -32,7 +33,7 @@ class ClientConfigScreen(Dialog[Path | None]):
         Binding("ctrl+s", "save", "Save", id="dialog.save"),
     ]
 
-    def __init__(self, config_text: str, suggested_name: str) -> None:
+    def __init__(self, config_text: str, suggested_name: str = DEFAULT_FILE_NAME) -> None:
         super().__init__()
         self.config_text = config_text
         self.suggested_name = suggested_name
