@@ -1,0 +1,134 @@
+"""Persisted changes on lab devices: files, a reboot, drift and the formats we do not write."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mudmap_tui.changes import ChangeRunner
+from mudmap_tui.lab import Lab
+from mudmap_tui.ssh.errors import AgentUnsupported
+from tests.changes.conftest import addresses, link, wait_until
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
+
+GUARD = 20.0
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "wgquick"
+
+
+def op(method: str, **params: Any) -> dict[str, Any]:
+    return {"method": method, "params": params}
+
+
+def file_mode(lab: Lab, device: str, path: str) -> str | None:
+    result = lab.run(device, ["stat", "-c", "%a", path], check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def wg_value(lab: Lab, device: str, name: str, field: str) -> str:
+    return lab.run(device, ["wg", "show", name, field]).stdout.strip()
+
+
+def booted_again(lab: Lab, device: str, old_init: int) -> bool:
+    record = lab.state(device)
+    return record["state"] == "up" and record.get("init_pid") != old_init
+
+
+async def test_persisted_links_survive_reboot(changes_lab: Lab, runner: ChangeRunner) -> None:
+    plan = await runner.plan("lab3", [
+        op("interfaces.create", kind="bridge", name="brp", state="up"),
+        op("addresses.add", name="brp", address="10.88.0.1/24"),
+        op("interfaces.create", kind="macvlan", name="mvp", parent="eth0", state="up"),
+        op("wg.create", name="wgp", listen_port=51888),
+        op("addresses.add", name="wgp", address="10.89.0.1/24"),
+        op("interfaces.update", name="wgp", state="up"),
+    ], persist=True)
+    assert "/etc/network/interfaces.d/brp" in plan.files
+    assert "/etc/wireguard/wgp.conf" in plan.files
+    outcome = await runner.apply(plan, timeout=GUARD)
+    assert outcome.status == "confirmed"
+    assert file_mode(changes_lab, "lab3", "/etc/wireguard/wgp.conf") == "600"
+    assert file_mode(changes_lab, "lab3", "/etc/network/interfaces.d/brp") is not None
+    public_key = wg_value(changes_lab, "lab3", "wgp", "public-key")
+
+    old_init = changes_lab.init_pid("lab3")
+    changes_lab.reboot_from_inside("lab3")
+    assert wait_until(lambda: booted_again(changes_lab, "lab3", old_init), 90, interval=1)
+    assert wait_until(lambda: link(changes_lab, "lab3", "wgp") is not None, 30, interval=1)
+    assert addresses(link(changes_lab, "lab3", "brp")) == ["10.88.0.1/24"]
+    assert link(changes_lab, "lab3", "mvp") is not None
+    assert addresses(link(changes_lab, "lab3", "wgp")) == ["10.89.0.1/24"]
+    assert wg_value(changes_lab, "lab3", "wgp", "listen-port") == "51888"
+    assert wg_value(changes_lab, "lab3", "wgp", "public-key") == public_key
+
+
+async def test_drift_after_out_of_band_address(changes_lab: Lab,
+                                               runner: ChangeRunner) -> None:
+    plan = await runner.plan("lab2", [
+        op("interfaces.create", kind="bridge", name="brq", state="up"),
+        op("addresses.add", name="brq", address="10.90.0.1/24"),
+    ], persist=True)
+    assert (await runner.apply(plan, timeout=GUARD)).status == "confirmed"
+    clean = await runner.drift("lab2", "brq")
+    assert clean["interfaces"][0]["status"] == "persisted"
+
+    changes_lab.run("lab2", ["ip", "address", "add", "10.90.1.5/24", "dev", "brq"])
+    drift = await runner.drift("lab2")
+    by_name = {entry["name"]: entry for entry in drift["interfaces"]}
+    assert by_name["brq"]["status"] == "drifted"
+    (change,) = by_name["brq"]["diff"]
+    assert change["field"] == "addresses"
+    assert change["added"] == ["10.90.1.5/24"]
+    # The kernel's IPv6 link-local address of brq is not drift.
+    assert not any(address.startswith("fe80") for address in change["runtime"])
+    assert by_name["eth0"]["status"] == "runtime-only"
+
+    cleanup = await runner.plan("lab2", [op("interfaces.delete", name="brq")], persist=True)
+    assert (await runner.apply(cleanup, timeout=GUARD)).status == "confirmed"
+    assert file_mode(changes_lab, "lab2", "/etc/network/interfaces.d/brq") is None
+    assert file_mode(changes_lab, "lab2", "/etc/network/interfaces.d/brq.mudmap-prev") == "644"
+
+
+async def test_unconfirmed_persist_restores_files(changes_lab: Lab,
+                                                  runner: ChangeRunner) -> None:
+    plan = await runner.plan("lab2", [op("interfaces.create", kind="bridge", name="brf")],
+                             persist=True)
+    await runner.apply(plan, timeout=6, confirm=False)
+    assert file_mode(changes_lab, "lab2", "/etc/network/interfaces.d/brf") is not None
+    assert wait_until(lambda: link(changes_lab, "lab2", "brf") is None, 16)
+    assert file_mode(changes_lab, "lab2", "/etc/network/interfaces.d/brf") is None
+
+
+async def test_netplan_persist_unsupported(changes_lab: Lab, runner: ChangeRunner) -> None:
+    changes_lab.run("lab1", ["mkdir", "-p", "/etc/netplan"])
+    changes_lab.run("lab1", ["sh", "-c", "printf 'network: {version: 2}\\n' "
+                                         "> /etc/netplan/01-lab.yaml"])
+    try:
+        with pytest.raises(AgentUnsupported) as caught:
+            await runner.plan("lab1", [op("interfaces.create", kind="bridge", name="brn")],
+                              persist=True)
+        assert "persisting is not supported yet for netplan" in caught.value.message
+        assert link(changes_lab, "lab1", "brn") is None
+    finally:
+        changes_lab.run("lab1", ["rm", "-f", "/etc/netplan/01-lab.yaml"])
+
+
+async def test_wgquick_list_hides_keys(changes_lab: Lab, runner: ChangeRunner) -> None:
+    text = (CORPUS / "server.conf").read_text()
+    changes_lab.run("lab1", ["sh", "-c", "umask 077 && cat > /etc/wireguard/wgs.conf"],
+                    input=text)
+    try:
+        result = await runner.call("lab1", "wgquick.list")
+    finally:
+        changes_lab.run("lab1", ["rm", "-f", "/etc/wireguard/wgs.conf"])
+    (config,) = [item for item in result["configs"] if item["name"] == "wgs"]
+    assert config["listen_port"] == 51820
+    assert len(config["peers"]) == 2
+    assert config["has_private_key"] is True
+    private_key = re.search(r"PrivateKey = (\S+)", text)
+    assert private_key is not None
+    assert private_key.group(1) not in json.dumps(result)
