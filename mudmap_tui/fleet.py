@@ -31,7 +31,7 @@ DEFAULT_TIMEOUT = 60.0
 
 
 class Outcome(str, enum.Enum):
-    """How one device's part of a fleet run ended."""
+    """Final state of one device's part in a fleet run."""
 
     OK = "ok"
     # The command ran and exited non-zero (or died of a signal).

@@ -9,7 +9,7 @@ from mudmap_tui.ssh.agent_channel import AgentBundle, agent_session, default_bun
 from mudmap_tui.ssh.pool import ConnectionPool
 
 # Facts (OS, kernel, CPUs, network managers) rarely change while a connection is up, so
-# a refresh within this many seconds reuses them; interfaces are read on every call.
+# a refresh within this many seconds reuses them. Interfaces are read on every call.
 FACTS_MAX_AGE = 60.0
 
 

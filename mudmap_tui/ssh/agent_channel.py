@@ -138,7 +138,7 @@ def parse_probe(text: str) -> DeviceProbe:
 
 
 def disk_error(device: str, operation: str, message: str) -> AgentUnavailable:
-    """Turn a remote write failure into an error that says which disk problem it is."""
+    """Turn a remote write failure into an error that names the disk problem."""
     lowered = message.lower()
     if "no space left" in lowered or "disk quota" in lowered:
         return RemoteDiskError(device, operation,
@@ -188,7 +188,7 @@ class AgentSession:
         """Call ``method`` and return its result; raise the error class of its ``data.kind``.
 
         :raises TimedOut: no response within ``timeout`` seconds
-        :raises AgentCallError: the agent answered with a JSON-RPC error
+        :raises AgentCallError: the agent returned a JSON-RPC error
         """
         await self.ensure_started()
         return await self._call_running(method, params or {}, timeout)
@@ -239,7 +239,7 @@ class AgentSession:
                           params: dict[str, Any] | None = None) -> Any:
         """Call ``method``, or return its result from an earlier call within ``max_age`` s.
 
-        Meant for answers that rarely change during a connection, such as ``facts``.
+        Meant for results that rarely change during a connection, such as ``facts``.
         """
         key = json.dumps([method, params or {}], sort_keys=True)
         now = asyncio.get_running_loop().time()
@@ -374,11 +374,9 @@ class AgentSession:
         try:
             if self._reader is None or self._reader.done():
                 raise self._exit_error(self._last_exit or "the agent is not running")
-            try:
+            # A write fails when the agent is exiting; its reader then fails the future.
+            with contextlib.suppress(OSError, asyncssh.Error):
                 process.stdin.write(json.dumps(request).encode() + b"\n")
-            except (OSError, asyncssh.Error):
-                # The agent is exiting; its reader fails the future with the reason.
-                pass
             return await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
             raise TimedOut(self.device, f"agent {method}", timeout) from None

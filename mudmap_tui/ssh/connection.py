@@ -29,8 +29,8 @@ from mudmap_tui.ssh.hostkeys import (
 )
 from mudmap_tui.ssh.log import DeviceLogger
 
-# OpenSSH's sshd allows 10 sessions per connection by default (MaxSessions); staying below
-# it leaves room for a second client on the same connection, such as a TUI shell.
+# OpenSSH's sshd allows 10 sessions per connection by default (MaxSessions). Staying below
+# it leaves room for the agent's long-lived channel and for sessions that sshd frees late.
 MAX_CHANNELS_PER_CONNECTION = 8
 # sshd frees a session slot only in its main loop after the channel close exchange, so a
 # channel opened right after another one closed can still hit MaxSessions ("no more

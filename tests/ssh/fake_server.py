@@ -1,7 +1,7 @@
 """An in-process asyncssh server for fault injection: hangs, drops and bad output.
 
 It runs no shell. A handler gets the user's command (unwrapped from the process-group
-wrapper) and the server process, and answers as a device would, or misbehaves.
+wrapper) and the server process, and responds as a device would, or misbehaves.
 """
 
 from __future__ import annotations

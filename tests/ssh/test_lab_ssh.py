@@ -271,3 +271,23 @@ async def test_sudo_password_prompt_is_reported(lab: Lab, sudo_user: str,
     finally:
         await pool.close()
     assert subprocess.run(["id", sudo_user], capture_output=True).returncode != 0
+
+
+async def test_inline_jump_host_reaches_inner(lab: Lab, tmp_path: Path) -> None:
+    from mudmap_tui.store.models import Device
+
+    jump_address = lab.devices["lab1"].address
+    config = tmp_path / "ssh_config"
+    # The hop is no inventory device, so its key comes from the SSH config, as with ssh -J.
+    config.write_text(f"Host {jump_address}\n    IdentityFile {lab.client_key}\n")
+    inner = Device(name="inner", host=lab.devices["lab-inner"].address, user="root",
+                   identity_file=str(lab.client_key), jump=f"root@{jump_address}:22")
+    pool = ConnectionPool([inner], settings=SshSettings(config_paths=[config]),
+                          hostkeys=HostKeyStore(tmp_path / "known_hosts", [lab.known_hosts]))
+    try:
+        result = await run_remote(await pool.connection("inner"), "hostname", timeout=30)
+        assert result.stdout == b"lab-inner\n"
+        hop = pool.cached(f"jump:root@{jump_address}:22")
+        assert hop is not None and hop.connected
+    finally:
+        await pool.close()
