@@ -1,0 +1,223 @@
+"""``mudmap changes``: guarded changes from a plan file, their status, confirm and drift.
+
+``mudmap changes apply DEVICE --file plan.json`` applies a list of agent write operations
+under the device's rollback guard and confirms it over a new SSH connection. The plan file
+holds ``{"ops": [{"method": "interfaces.update", "params": {...}}, ...]}`` or just the list.
+Other commands that change a device can call :func:`add_change_options` and
+:func:`run_guarded` to get ``--dry-run``, ``--persist`` and ``--confirm-timeout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mudmap_tui.changes import DEFAULT_TIMEOUT, ChangeRunner, Outcome
+from mudmap_tui.cli.common import open_store, print_json
+from mudmap_tui.cli.fleet import _make_pool
+from mudmap_tui.errors import InvalidInput
+from mudmap_tui.store.devices import DeviceStore
+
+Subparsers = argparse._SubParsersAction
+T = TypeVar("T")
+
+
+def register(subparsers: Subparsers) -> None:
+    changes = subparsers.add_parser(
+        "changes", aliases=["change"], help="guarded changes: apply, confirm, status, drift",
+        description="Apply changes under a rollback guard: unless the change is confirmed "
+        "over a new SSH connection before the timeout, the device restores its previous state "
+        "by itself.")
+    actions = changes.add_subparsers(dest="changes_command", metavar="ACTION", required=True)
+
+    apply = actions.add_parser("apply", help="apply the operations of a plan file",
+                               description="Show the diff, apply the plan under the guard "
+                               "and confirm it over a new connection.")
+    apply.add_argument("device", help="device name")
+    apply.add_argument("--file", required=True, type=Path, metavar="PLAN",
+                       help='JSON file with {"ops": [{"method": ..., "params": {...}}]}')
+    add_change_options(apply)
+    apply.add_argument("--no-confirm", action="store_true",
+                       help="leave the change pending; confirm it later with "
+                       "mudmap changes confirm")
+    _add_common(apply)
+    apply.set_defaults(func=cmd_apply)
+
+    status = actions.add_parser("status", help="list pending changes and recent outcomes")
+    status.add_argument("device", help="device name")
+    _add_common(status)
+    status.set_defaults(func=cmd_status)
+
+    confirm = actions.add_parser("confirm", help="confirm a pending change")
+    confirm.add_argument("device", help="device name")
+    confirm.add_argument("id", help="change id, as printed by apply or status")
+    _add_common(confirm)
+    confirm.set_defaults(func=cmd_confirm)
+
+    diff = actions.add_parser("diff", help="show drift between runtime and persisted config",
+                              description="List each interface as runtime-only, persisted "
+                              "or drifted, with the differences. Dynamic (DHCP, SLAAC) and "
+                              "link-local addresses are left out.")
+    diff.add_argument("device", help="device name")
+    diff.add_argument("name", nargs="?", help="only this interface")
+    _add_common(diff)
+    diff.set_defaults(func=cmd_diff)
+
+    wgquick = actions.add_parser("wg-quick", help="list the device's /etc/wireguard configs")
+    wgquick.add_argument("device", help="device name")
+    _add_common(wgquick)
+    wgquick.set_defaults(func=cmd_wgquick)
+
+
+def add_change_options(parser: argparse.ArgumentParser) -> None:
+    """Add --dry-run, --persist and --confirm-timeout to a command that changes a device."""
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the diff and change nothing")
+    parser.add_argument("--persist", action="store_true",
+                        help="also write the change to the device's network configuration "
+                        "files (ifupdown, systemd-networkd, wg-quick)")
+    parser.add_argument("--confirm-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                        help="seconds the device waits for the confirmation before it rolls "
+                        "the change back (default %(default)s)")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--accept-new", action="store_true",
+                        help="record the device's host key if none is known yet")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def with_runner(args: argparse.Namespace, device: str,
+                work: Callable[[ChangeRunner], Awaitable[T]]) -> T:
+    """Open the inventory and a pool, run ``work`` with a ChangeRunner, close both."""
+    db = open_store(args)
+    try:
+        store = DeviceStore(db)
+        store.get(device)
+        pool = _make_pool(store, getattr(args, "accept_new", False))
+
+        async def run() -> T:
+            try:
+                return await work(ChangeRunner(pool, db=db))
+            finally:
+                await pool.close()
+
+        return asyncio.run(run())
+    finally:
+        db.close()
+
+
+def read_plan_file(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as error:
+        raise InvalidInput("--file", str(path), f"cannot be read: {error.strerror}") from None
+    except ValueError as error:
+        raise InvalidInput("--file", str(path), f"is not valid JSON: {error}") from None
+    ops = data.get("ops") if isinstance(data, dict) else data
+    if not isinstance(ops, list) or not ops:
+        raise InvalidInput("--file", str(path),
+                           'must hold {"ops": [...]} or a non-empty list of operations')
+    return ops
+
+
+def run_guarded(args: argparse.Namespace, device: str, ops: list[dict[str, Any]]) -> int:
+    """Plan ``ops``, print the diff, and unless --dry-run apply and confirm them."""
+
+    async def work(runner: ChangeRunner) -> tuple[Any, Outcome | None]:
+        plan = await runner.plan(device, ops, persist=args.persist)
+        if args.dry_run:
+            return plan, None
+        confirm = not getattr(args, "no_confirm", False)
+        return plan, await runner.apply(plan, timeout=args.confirm_timeout, confirm=confirm)
+
+    plan, outcome = with_runner(args, device, work)
+    if getattr(args, "json", False):
+        print_json({"diff": plan.diff, "files": plan.files,
+                    "outcome": outcome.__dict__ if outcome else None})
+    else:
+        print(plan.text or "no change")
+        for path in plan.files if args.persist else []:
+            print(f"  file: {path}")
+        if outcome is not None:
+            print(_outcome_line(outcome))
+    if outcome is None or outcome.status in ("confirmed", "pending"):
+        return 0
+    return 1
+
+
+def _outcome_line(outcome: Outcome) -> str:
+    if outcome.status == "confirmed":
+        return f"change {outcome.change_id} confirmed"
+    if outcome.status == "pending":
+        return (f"change {outcome.change_id} is pending; confirm it with: mudmap changes "
+                f"confirm {outcome.device} {outcome.change_id}")
+    detail = f": {outcome.detail}" if outcome.detail else ""
+    return f"change {outcome.change_id} was {outcome.status.replace('_', ' ')}{detail}"
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    return run_guarded(args, args.device, read_plan_file(args.file))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    status = with_runner(args, args.device, lambda runner: runner.status(args.device))
+    if args.json:
+        print_json(status)
+        return 0
+    if not status["pending"]:
+        print("no pending change")
+    for change in status["pending"]:
+        print(f"pending {change['id']}: rolls back in {change['remaining']:.0f} s unless "
+              "confirmed")
+        print("\n".join("  " + line for line in (change["text"] or "").splitlines()))
+    for record in status["unreported"]:
+        print(f"{record['status'].replace('_', ' ')} {record['id']}: "
+              f"{record.get('reason', '')}".rstrip(": "))
+    return 0
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    outcome = with_runner(args, args.device, lambda runner: runner.confirm(args.device, args.id))
+    if args.json:
+        print_json(outcome.__dict__)
+    else:
+        print(_outcome_line(outcome))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    drift = with_runner(args, args.device, lambda runner: runner.drift(args.device, args.name))
+    if args.json:
+        print_json(drift)
+        return 0
+    print(f"configuration owner: {drift['owner']}")
+    for entry in drift["interfaces"]:
+        source = f" ({entry['source']})" if entry["source"] else ""
+        print(f"{entry['name']}: {entry['status']}{source}")
+        for change in entry["diff"]:
+            print(f"    {change['field']}: persisted {json.dumps(change['persisted'])}, "
+                  f"runtime {json.dumps(change['runtime'])}")
+    return 0
+
+
+def cmd_wgquick(args: argparse.Namespace) -> int:
+    result = with_runner(args, args.device,
+                         lambda runner: runner.call(args.device, "wgquick.list"))
+    if args.json:
+        print_json(result["configs"])
+        return 0
+    for config in result["configs"]:
+        if "error" in config:
+            print(f"{config['name']}: invalid: {config['error']}")
+            continue
+        enabled = "enabled" if config["enabled"] else "not enabled"
+        print(f"{config['name']}: {enabled}, addresses {', '.join(config['addresses']) or '-'}, "
+              f"listen port {config['listen_port'] or '-'}, {len(config['peers'])} peers")
+        for key in config["duplicate_peers"]:
+            print(f"    duplicate peer {key}: wg would merge its sections")
+    return 0
