@@ -7,7 +7,7 @@ from typing import Any, ClassVar, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -21,6 +21,13 @@ ERROR_MARK = "✗"
 WARNING_MARK = "!"
 
 ResultT = TypeVar("ResultT")
+
+
+class FieldsScroll(VerticalScroll, can_focus=False):
+    """The scrolling list of a form's fields, which never takes focus itself.
+
+    Focusing a field scrolls it into view, so tab goes straight to the first field.
+    """
 
 
 class Dialog(ModalScreen[ResultT]):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Select, TextArea
 
 from mudmap_tui.form_checks import device_from_form
 from mudmap_tui.store.models import Device
-from mudmap_tui.tui.dialogs.base import FormDialog, buttons, field_row
+from mudmap_tui.tui.dialogs.base import FieldsScroll, FormDialog, buttons, field_row
 
 TEXT_FIELDS = ("name", "host", "port", "user", "identity_file", "jump", "groups")
 
@@ -31,7 +31,7 @@ class DeviceFormScreen(FormDialog[Device | None]):
         device = self.existing
         with Vertical(id="dialog") as dialog:
             dialog.border_title = f"Edit device {device.name}" if device else "Add device"
-            with VerticalScroll(id="fields"):
+            with FieldsScroll(id="fields"):
                 yield from field_row("Name", self._input("name", "edge1"), "name")
                 yield from field_row(
                     "Host", self._input("host", "192.0.2.10 or a DNS name"), "host"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select, Static
 
@@ -19,7 +19,7 @@ from mudmap_tui.interface_params import (
     current_addresses,
     update_params,
 )
-from mudmap_tui.tui.dialogs.base import FormDialog, buttons, field_row
+from mudmap_tui.tui.dialogs.base import FieldsScroll, FormDialog, buttons, field_row
 
 COMMON_FIELDS = ("name", "mtu", "state", "addresses")
 STATE_OPTIONS = [("up", "up"), ("down", "down")]
@@ -55,6 +55,17 @@ def link_names(links: Any) -> list[str]:
     return [str(link["name"]) for link in links if isinstance(link, Mapping) and link.get("name")]
 
 
+def describe_settings(settings: Mapping[str, Any]) -> str:
+    """Describe kind settings in one line; nested values such as WireGuard peers are left out."""
+    parts = []
+    for key, value in settings.items():
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            parts.append(f"{key} {', '.join(value) or 'none'}")
+        elif isinstance(value, (str, int, float, bool)):
+            parts.append(f"{key} {value}")
+    return "; ".join(parts)
+
+
 class InterfaceFormScreen(FormDialog[dict[str, Any] | None]):
     """Return interfaces.create params (or interfaces.update params when editing), or None.
 
@@ -81,7 +92,7 @@ class InterfaceFormScreen(FormDialog[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
             dialog.border_title = self._title()
-            with VerticalScroll(id="fields"):
+            with FieldsScroll(id="fields"):
                 if self.existing is not None:
                     yield from self._edit_fields()
                 else:
@@ -97,8 +108,8 @@ class InterfaceFormScreen(FormDialog[dict[str, Any] | None]):
         existing = self.existing or {}
         yield from self._common_fields(existing)
         settings = existing.get(existing.get("kind", ""))
-        if isinstance(settings, Mapping) and settings:
-            text = ", ".join(f"{key} {value}" for key, value in settings.items())
+        text = describe_settings(settings) if isinstance(settings, Mapping) else ""
+        if text:
             yield Static(
                 f"Kind settings (fixed after creation): {text}", classes="field-hint", markup=False
             )

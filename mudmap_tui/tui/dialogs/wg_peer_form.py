@@ -6,13 +6,20 @@ import ipaddress
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
 from mudmap_tui import wg_plan
 from mudmap_tui.errors import InvalidInput
 from mudmap_tui.form_checks import Collector
-from mudmap_tui.tui.dialogs.base import WARNING_MARK, FormDialog, buttons, error_line, field_row
+from mudmap_tui.tui.dialogs.base import (
+    WARNING_MARK,
+    FieldsScroll,
+    FormDialog,
+    buttons,
+    error_line,
+    field_row,
+)
 
 
 class PeerFormScreen(FormDialog[dict[str, Any] | None]):
@@ -38,7 +45,7 @@ class PeerFormScreen(FormDialog[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
             dialog.border_title = self._title()
-            with VerticalScroll(id="fields"):
+            with FieldsScroll(id="fields"):
                 yield from self._key_fields()
                 yield from field_row("Allowed IPs", self._allowed_ips(), "allowed_ips")
                 warning = Static("", id="overlap-warning", classes="field-warning", markup=False)
