@@ -5,11 +5,12 @@ A change is a list of operations, each an existing write method with its params:
     {"method": "interfaces.update", "params": {"name": "eth0", "mtu": 1400}}
 
 ``changes.plan`` returns the diff against the runtime state and the hash of that state.
-``changes.apply`` refuses with ``conflict`` when the state hash no longer matches, then
-snapshots every interface and file the change touches into a root-only directory under
-/run/mudmap/changes/ID, starts a rollback process (agent/rollback.py) that is detached from
-the agent and its SSH session, and applies the operations. Unless ``changes.confirm``
-arrives before the timeout, the rollback process restores the snapshot. Only one change can
+``changes.apply`` rejects the change with ``conflict`` when the state hash no longer
+matches. Otherwise it snapshots every interface and file the change touches into a
+root-only directory under /run/mudmap/changes/ID. Then it starts a rollback process
+(agent/rollback.py), detached from the agent and its SSH session, and applies the
+operations. Unless ``changes.confirm`` arrives before the timeout, the rollback process
+restores the snapshot. Only one change can
 be pending at a time. The outcome of every change is recorded under /var/lib/mudmap/changes
 so that a controller that was away learns about rollbacks on its next connection.
 """

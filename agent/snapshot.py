@@ -1,6 +1,6 @@
 """Capture the runtime state of some interfaces and files, and put it back.
 
-A snapshot entry holds what restoring an interface needs: whether it existed, its index,
+A snapshot entry contains what restoring an interface needs: whether it existed, its index,
 kind and kind settings (enough to create it again), MTU, MAC, master, admin state, static
 addresses and, for WireGuard, the full configuration including the private key. Snapshots
 are written only to root-only directories on the device and never sent to the controller.
@@ -207,6 +207,8 @@ class Restorer:
         self.errors: List[str] = []
 
     def run(self) -> List[str]:
+        # TODO: routes are not captured, so a route that left with a deleted interface or
+        # address stays gone after the rollback (connected routes come back with addresses).
         self._step("restore files", self._restore_files)
         self._step("rename back", self._rename_back)
         self._step("remove created interfaces", self._remove_created)

@@ -73,7 +73,7 @@ class Plan:
 
 @dataclass
 class Outcome:
-    """How a change ended: confirmed, rolled_back, rollback_failed, pending or failed."""
+    """The end state of a change: confirmed, rolled_back, rollback_failed, pending or unknown."""
 
     device: str
     change_id: str | None
@@ -114,7 +114,7 @@ class ChangeRunner:
 
     async def apply(self, plan: Plan, *, timeout: float = DEFAULT_TIMEOUT, confirm: bool = True,
                     step_delay: float = 0.0) -> Outcome:
-        """Apply a plan under the device's rollback guard, then confirm it unless told not to.
+        """Apply a plan under the device's rollback guard, then confirm it if ``confirm``.
 
         :raises ChangeConflict: the device changed since the plan or a change is pending
         """
@@ -200,7 +200,7 @@ class ChangeRunner:
                                    record.get("reason", ""), record)
             return Outcome(device, change_id, "unknown",
                            "the device answers again but has no record of the change")
-        raise ChangeError(f"{device}: the device did not answer within {ROLLBACK_GRACE:g} s "
+        raise ChangeError(f"{device}: the device did not respond within {ROLLBACK_GRACE:g} s "
                           f"after the rollback deadline: {last_error}")
 
     async def reconnect_status(self, device: str) -> dict[str, Any]:

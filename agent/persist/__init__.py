@@ -2,7 +2,7 @@
 
 The owner of the network configuration comes from ``agent.facts.network_managers``:
 ifupdown and systemd-networkd are written, WireGuard interfaces always go to wg-quick
-files, and NetworkManager and netplan are answered with ``unsupported``.
+files, and for NetworkManager and netplan the agent returns ``unsupported``.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ def path(name: str) -> str:
 
 
 def replace(target: str, text: str, mode: int = 0o644) -> bool:
-    """Write ``text`` to ``target`` unless it already holds it; keep the old file as .mudmap-prev.
+    """Write ``text`` to ``target`` unless it already contains it; return True on a change.
 
-    Returns True when the file changed.
+    The old file is kept as ``target.mudmap-prev``.
     """
     data = text.encode("utf-8")
     try:

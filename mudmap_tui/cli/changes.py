@@ -2,7 +2,7 @@
 
 ``mudmap changes apply DEVICE --file plan.json`` applies a list of agent write operations
 under the device's rollback guard and confirms it over a new SSH connection. The plan file
-holds ``{"ops": [{"method": "interfaces.update", "params": {...}}, ...]}`` or just the list.
+contains ``{"ops": [{"method": "interfaces.update", "params": {...}}, ...]}`` or just the list.
 Other commands that change a device can call :func:`add_change_options` and
 :func:`run_guarded` to get ``--dry-run``, ``--persist`` and ``--confirm-timeout``.
 """
