@@ -99,7 +99,8 @@ def _device_fields(values: Mapping[str, str]) -> dict[str, Any]:
     }
     port = values.get("port", "").strip()
     if port:
-        fields["port"] = port
+        # A number goes in as an int, so its error reads like the CLI's (port 70000, not '70000').
+        fields["port"] = int(port) if port.isdigit() else port
     for optional in ("user", "identity_file", "jump"):
         text = values.get(optional, "").strip()
         if text:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from textual.widgets import Input, Select
 
+from mudmap_tui.store.db import open_database
+from mudmap_tui.store.devices import DeviceStore
 from mudmap_tui.store.models import Device
 from mudmap_tui.tui.dialogs.address_form import AddressFormScreen
 from mudmap_tui.tui.dialogs.device_form import DeviceFormScreen
@@ -23,7 +29,7 @@ async def test_bad_port_and_name_shown_inline() -> None:
         await pilot.press("ctrl+s")
         errors = shown_errors(app)
         assert set(errors) == {"name", "port"}
-        assert errors["port"].startswith("✗ invalid port '70000'")
+        assert errors["port"] == "✗ invalid port 70000: must be 1 to 65535"
         assert "1 to 65535" in errors["port"]
         assert "invalid name 'edge;1'" in errors["name"]
         assert app.screen.focused is app.screen.query_one("#field-name")
@@ -110,4 +116,47 @@ async def test_errors_in_words_without_colour(monkeypatch: pytest.MonkeyPatch) -
         assert app.no_color
         fill(app, name="edge1", host="192.0.2.10", port="70000")
         await pilot.press("ctrl+s")
-        assert "✗ invalid port '70000': must be 1 to 65535" in screen_text(app)
+        assert "✗ invalid port 70000: must be 1 to 65535" in screen_text(app)
+
+
+async def test_form_errors_match_cli(tmp_path: Path) -> None:
+    app = DialogApp(DeviceFormScreen(None, []))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        fill(app, name="edge1", host="192.0.2.10", port="70000")
+        await pilot.press("ctrl+s")
+        form_error = shown_errors(app)["port"].removeprefix("✗ ")
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mudmap_tui",
+            "--db",
+            str(tmp_path / "inventory.db"),
+            "device",
+            "add",
+            "edge1",
+            "192.0.2.10",
+            "--port",
+            "70000",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert cli.returncode == 2
+    assert cli.stderr.strip() == f"mudmap: {form_error}"
+
+
+async def test_form_device_stored(tmp_path: Path) -> None:
+    app = DialogApp(DeviceFormScreen(None, []))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        fill(app, name="edge1", host="2001:DB8::10", groups="edge")
+        await pilot.press("ctrl+s")
+    [device] = app.results
+    db = open_database(tmp_path / "inventory.db")
+    try:
+        DeviceStore(db).add(device)
+        rows = list(db.query("SELECT name, host FROM devices"))
+    finally:
+        db.close()
+    assert rows == [{"name": "edge1", "host": "2001:db8::10"}]
