@@ -452,11 +452,22 @@ def interfaces_delete(params: Dict[str, Any]) -> Dict[str, Any]:
                 "%s is a %s interface and cannot be deleted; set it down instead" % (name, kind),
                 name=name,
             )
+        if kind == "wireguard":
+            # wireguard-go serves a userspace interface; deleting only its TUN link would
+            # leave the process and its UAPI socket behind.
+            _wireguard_delete(name)
+            return {"deleted": name}
         try:
             ipr.link("del", index=link["index"])
         except NetlinkError as error:
             raise netlink_error(error, "cannot delete %s" % name) from None
     return {"deleted": name}
+
+
+def _wireguard_delete(name: str) -> None:
+    from agent import wireguard
+
+    wireguard.delete(name)
 
 
 def check_ipv6_enabled(name: str, addresses: List[validate.IPInterface]) -> None:

@@ -303,3 +303,19 @@ def test_interfaces_create_wireguard(pair: tuple[Side, Side]) -> None:
     assert "UP" in link["flags"]
     assert bad_mtu.value.kind == "invalid_params"
     assert name + "x" not in link_names(left)
+
+
+def test_interfaces_delete_stops_wireguard_go(pair: tuple[Side, Side]) -> None:
+    left, _ = pair
+    name = unique_tag()
+    with left.agent() as agent:
+        agent.call("interfaces.create", kind="wireguard", name=name, listen_port=PORT)
+        socket_listing = left.run("ls", "/run/wireguard").stdout.split()
+        deleted = agent.call("interfaces.delete", name=name)
+        names_after = link_names(left)
+        sockets_after = left.run("ls", "/run/wireguard").stdout.split()
+
+    assert f"{name}.sock" in socket_listing
+    assert deleted == {"deleted": name}
+    assert name not in names_after
+    assert f"{name}.sock" not in sockets_after
