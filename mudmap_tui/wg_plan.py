@@ -224,13 +224,17 @@ def find_overlaps(
     return overlaps
 
 
+# Field names as messages show them, where replacing "_" with a space is not enough.
+FIELD_LABELS = {"allowed_ips": "allowed IPs"}
+
+
 def _agent_check(field: str, value: Any, check: Any) -> Any:
     """Run an agent validator; turn its AgentError into the app's InvalidInput."""
     try:
         return check(value)
     except AgentError as error:
         rule = error.message.split(": ", 1)[-1]
-        raise InvalidInput(field.replace("_", " "), value, rule) from None
+        raise InvalidInput(FIELD_LABELS.get(field, field.replace("_", " ")), value, rule) from None
 
 
 def parse_public_key(text: str) -> str:
@@ -244,7 +248,10 @@ def parse_allowed_ips(text: str) -> list[str]:
     items = [item for item in text.replace(",", " ").split() if item]
     if not items:
         raise InvalidInput("allowed IPs", text, "give at least one CIDR such as 10.8.0.2/32")
-    return list(_agent_check("allowed_ips", items, wg_params.allowed_ips))
+    for item in items:
+        # One item at a time, so the error names the bad CIDR rather than the whole list.
+        _agent_check("allowed_ips", item, lambda value: wg_params.allowed_ips([value]))
+    return list(wg_params.allowed_ips(items))
 
 
 def parse_endpoint(text: str) -> str | None:

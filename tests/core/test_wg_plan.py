@@ -184,8 +184,9 @@ def test_bad_key_names_field() -> None:
 
 def test_bad_allowed_ips_names_field() -> None:
     with pytest.raises(InvalidInput) as caught:
-        wg_plan.parse_allowed_ips("10.8.0.300/32")
-    assert caught.value.field == "allowed ips"
+        wg_plan.parse_allowed_ips("10.8.0.0/24, 10.8.0.300/32")
+    assert caught.value.field == "allowed IPs"
+    assert caught.value.value == "10.8.0.300/32"
 
 
 def test_allowed_ips_normalised() -> None:

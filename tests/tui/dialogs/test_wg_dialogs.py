@@ -116,7 +116,7 @@ async def test_peer_form_typed_key_and_bad_cidr() -> None:
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         fill(app, public_key=NEW.public_key, allowed_ips="10.8.0.9/40")
         await pilot.press("ctrl+s")
-        assert "invalid allowed ips" in shown_errors(app)["allowed_ips"]
+        assert "invalid allowed IPs '10.8.0.9/40'" in shown_errors(app)["allowed_ips"]
         fill(app, allowed_ips="10.8.0.9/32", endpoint="[2001:db8::9]:51820")
         await pilot.press("ctrl+s")
     assert app.results == [
