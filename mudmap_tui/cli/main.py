@@ -12,7 +12,8 @@ from mudmap_tui.errors import MudmapError
 
 # Each topic module adds its subcommands with register(subparsers) and sets
 # ``func`` (args -> exit status) on every leaf parser.
-TOPIC_MODULES = ("device", "demo", "fleet", "hostkeys", "changes")
+TOPIC_MODULES = ("device", "demo", "fleet", "hostkeys", "onboard", "iface", "wg", "service",
+                 "logs", "files", "backup", "power", "audit", "changes")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,239 @@
+"""``mudmap iface``: list, show, create, change and delete a device's network interfaces."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from mudmap_tui.cli.common import print_json
+from mudmap_tui.cli.device_call import (
+    add_device_options,
+    call_agent,
+    change_with_agent,
+    run_on_device,
+)
+from mudmap_tui.cli.table import format_table
+from mudmap_tui.device_actions import DeviceLink, audited
+from mudmap_tui.errors import UsageError
+
+Subparsers = argparse._SubParsersAction
+
+# Link kinds the agent creates; the kernel may still lack some of them.
+KINDS = ("bridge", "macvlan", "vxlan", "veth", "dummy", "bond", "vlan", "wireguard")
+
+
+def register(subparsers: Subparsers) -> None:
+    iface = subparsers.add_parser("iface", help="manage a device's network interfaces",
+                                  description="Read and change a device's network interfaces "
+                                  "through its agent. Changes are recorded in the audit log.")
+    actions = iface.add_subparsers(dest="iface_command", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="list the interfaces with state and addresses")
+    listing.add_argument("device", help="device name")
+    add_device_options(listing)
+    listing.set_defaults(func=cmd_list)
+
+    show = actions.add_parser("show", help="show every detail of one interface")
+    show.add_argument("device", help="device name")
+    show.add_argument("name", help="interface name")
+    add_device_options(show)
+    show.set_defaults(func=cmd_show)
+
+    create = actions.add_parser("create", help="create an interface",
+                                description="Create an interface of the given kind. New "
+                                "interfaces start down unless --up is given.")
+    create.add_argument("device", help="device name")
+    create.add_argument("name", help="new interface name (1 to 15 bytes)")
+    create.add_argument("--kind", required=True, choices=KINDS, help="link kind")
+    _add_link_options(create)
+    create.add_argument("--parent", help="lower link (macvlan, vlan, vxlan)")
+    create.add_argument("--mode", help="macvlan mode (default bridge) or bond mode")
+    create.add_argument("--peer", help="name of the veth peer, created alongside")
+    create.add_argument("--id", type=int, dest="vlan_id", help="VLAN id, 1 to 4094")
+    create.add_argument("--vni", type=int, help="VXLAN network identifier")
+    create.add_argument("--remote", help="VXLAN unicast peer address")
+    create.add_argument("--stp", action="store_true", help="turn on STP (bridge)")
+    create.add_argument("--listen-port", type=int, help="WireGuard UDP listen port")
+    add_device_options(create)
+    create.set_defaults(func=cmd_create)
+
+    change = actions.add_parser("set", help="change an interface",
+                                description="Change MTU, state, MAC, master, name or "
+                                "addresses; only the options given change.")
+    change.add_argument("device", help="device name")
+    change.add_argument("name", help="interface name")
+    _add_link_options(change)
+    change.add_argument("--down", action="store_true", help="set the interface down")
+    change.add_argument("--nomaster", action="store_true", help="release from its master")
+    change.add_argument("--rename", metavar="NEW", help="new interface name")
+    change.add_argument("--add-address", action="append", default=[], metavar="CIDR",
+                        help="add an address such as 192.0.2.1/24 (repeatable)")
+    change.add_argument("--remove-address", action="append", default=[], metavar="CIDR",
+                        help="remove an address (repeatable)")
+    add_device_options(change)
+    change.set_defaults(func=cmd_set)
+
+    delete = actions.add_parser("delete", help="delete an interface")
+    delete.add_argument("device", help="device name")
+    delete.add_argument("name", help="interface name")
+    add_device_options(delete)
+    delete.set_defaults(func=cmd_delete)
+
+
+def _add_link_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mtu", type=int, help="MTU in bytes")
+    parser.add_argument("--mac", help="hardware address, such as 02:00:00:00:00:01")
+    parser.add_argument("--up", action="store_true", help="set the interface up")
+    parser.add_argument("--master", help="bridge or bond to enslave the interface to")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    result = call_agent(args, args.device, "interfaces.list")
+    interfaces = result["interfaces"]
+    if args.json:
+        print_json(interfaces)
+        return 0
+    rows = [_summary_row(interface) for interface in interfaces]
+    print(format_table(["NAME", "KIND", "STATE", "MTU", "MAC", "MASTER", "ADDRESSES"], rows,
+                       shrinkable=[6]))
+    return 0
+
+
+def _summary_row(interface: dict[str, Any]) -> list[str]:
+    addresses = ", ".join(f"{item['address']}/{item['prefixlen']}"
+                          for item in interface.get("addresses", []))
+    state = f"{interface['admin_state']}/{interface['oper_state']}"
+    return [interface["name"], interface["kind"], state, str(interface["mtu"]),
+            interface.get("mac") or "-", interface.get("master") or "-", addresses or "-"]
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    interface = call_agent(args, args.device, "interfaces.get", {"name": args.name})["interface"]
+    if args.json:
+        print_json(interface)
+        return 0
+    for line in describe_interface(interface):
+        print(line)
+    return 0
+
+
+def describe_interface(interface: dict[str, Any]) -> list[str]:
+    """Format an interface as ``key: value`` lines, nested settings indented."""
+    lines: list[str] = []
+    for key in sorted(interface):
+        value = interface[key]
+        if key == "addresses":
+            lines.append("addresses:")
+            lines.extend(f"  {item['address']}/{item['prefixlen']} scope {item['scope']}"
+                         for item in value)
+        elif isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines.extend(f"  {sub}: {_text(item)}" for sub, item in sorted(value.items()))
+        else:
+            lines.append(f"{key}: {_text(value)}")
+    return lines
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "-"
+    return str(value)
+
+
+def create_params(args: argparse.Namespace) -> dict[str, Any]:
+    """Build interfaces.create params from the options given; the agent validates them."""
+    params: dict[str, Any] = {"kind": args.kind, "name": args.name}
+    optional = {
+        "mtu": args.mtu, "mac": args.mac, "master": args.master, "parent": args.parent,
+        "mode": args.mode, "peer": args.peer, "id": args.vlan_id, "vni": args.vni,
+        "remote": args.remote, "listen_port": args.listen_port,
+    }
+    params.update({key: value for key, value in optional.items() if value is not None})
+    if args.up:
+        params["state"] = "up"
+    if args.stp:
+        params["stp"] = True
+    return params
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    params = create_params(args)
+    result = change_with_agent(args, args.device, "iface.create", "interfaces.create", params)
+    interface = result["interface"]
+    if args.json:
+        print_json(interface)
+    else:
+        print(f"{args.device}: created {interface['kind']} {interface['name']}")
+    return 0
+
+
+def update_params(args: argparse.Namespace) -> dict[str, Any]:
+    if args.up and args.down:
+        raise UsageError("give --up or --down, not both")
+    if args.master and args.nomaster:
+        raise UsageError("give --master or --nomaster, not both")
+    params: dict[str, Any] = {"name": args.name}
+    optional = {"mtu": args.mtu, "mac": args.mac, "master": args.master,
+                "new_name": args.rename}
+    params.update({key: value for key, value in optional.items() if value is not None})
+    if args.nomaster:
+        params["master"] = None
+    if args.up or args.down:
+        params["state"] = "up" if args.up else "down"
+    return params
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    params = update_params(args)
+    if len(params) == 1 and not args.add_address and not args.remove_address:
+        raise UsageError("nothing to change: give at least one of --mtu, --up, --down, --mac, "
+                         "--master, --nomaster, --rename, --add-address, --remove-address")
+
+    async def work(link: DeviceLink, db: Any) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        name = params.get("new_name", args.name)
+        if len(params) > 1:
+            result = await audited(db, "iface.set", args.device, params, lambda: link.call(
+                "interfaces.update", params, timeout=args.timeout))
+        for method, addresses in (("addresses.add", args.add_address),
+                                  ("addresses.remove", args.remove_address)):
+            for address in addresses:
+                result = await _change_address(link, db, args, method,
+                                               {"name": name, "address": address})
+        return result
+
+    result = run_on_device(args, args.device, work)
+    interface = result["interface"]
+    if args.json:
+        print_json(interface)
+    else:
+        print(f"{args.device}: {interface['name']} is {interface['admin_state']}, "
+              f"mtu {interface['mtu']}")
+    return 0
+
+
+async def _change_address(link: DeviceLink, db: Any, args: argparse.Namespace, method: str,
+                          params: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = await audited(
+        db, f"iface.{method}", args.device, params,
+        lambda: link.call(method, params, timeout=args.timeout))
+    return result
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    async def work(link: DeviceLink, db: Any) -> Any:
+        interface = (await link.call("interfaces.get", {"name": args.name}))["interface"]
+        # wireguard-go's links are tun devices; wg.delete also stops its process.
+        method = "wg.delete" if interface["kind"] == "wireguard" else "interfaces.delete"
+        return await audited(db, "iface.delete", args.device, {"name": args.name},
+                             lambda: link.call(method, {"name": args.name},
+                                               timeout=args.timeout))
+
+    result = run_on_device(args, args.device, work)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{args.device}: deleted {args.name}")
+    return 0

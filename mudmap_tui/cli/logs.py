@@ -1,0 +1,63 @@
+"""``mudmap logs``: the last lines of a device's system log, from journald or /var/log."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+from typing import Any
+
+from mudmap_tui.cli.common import print_json
+from mudmap_tui.cli.device_call import add_device_options, call_agent
+
+Subparsers = argparse._SubParsersAction
+
+
+def register(subparsers: Subparsers) -> None:
+    logs = subparsers.add_parser(
+        "logs", help="show the last lines of a device's log",
+        description="Show the device's journal, or without journald a file in /var/log "
+        "(syslog or messages unless --file names another).",
+    )
+    logs.add_argument("device", help="device name")
+    logs.add_argument("--unit", help="only this systemd unit (needs journald)")
+    logs.add_argument("-n", "--lines", type=int, default=100,
+                      help="number of lines, 1 to 10000 (default %(default)s)")
+    logs.add_argument("--since", metavar="TIME",
+                      help="only entries since this time: Unix seconds or ISO 8601 with an "
+                      "offset, such as 2026-12-04T20:00:00+00:00 (needs journald)")
+    logs.add_argument("--file", help="read this file in /var/log instead of the journal")
+    add_device_options(logs)
+    logs.set_defaults(func=cmd_logs)
+
+
+def tail_params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {"lines": args.lines}
+    if args.unit:
+        params["unit"] = args.unit
+    if args.since:
+        params["since"] = int(args.since) if args.since.isdigit() else args.since
+    if args.file:
+        params["file"] = args.file
+    return params
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    result = call_agent(args, args.device, "journal.tail", tail_params(args))
+    if args.json:
+        print_json(result)
+        return 0
+    for entry in result.get("entries", []):
+        print(format_entry(entry))
+    return 0
+
+
+def format_entry(entry: dict[str, Any]) -> str:
+    """Format a journal entry like ``journalctl``'s short output; file lines stay as read."""
+    message = str(entry.get("message") or "")
+    if entry.get("time") is None:
+        return message
+    moment = datetime.datetime.fromtimestamp(float(entry["time"]))
+    source = entry.get("identifier") or entry.get("unit") or "-"
+    if entry.get("pid"):
+        source = f"{source}[{entry['pid']}]"
+    return f"{moment:%Y-%m-%d %H:%M:%S} {source}: {message}"

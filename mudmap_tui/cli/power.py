@@ -1,0 +1,88 @@
+"""``mudmap reboot`` and ``mudmap shutdown``: confirm, act through the agent, follow the device."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from sqlite_utils import Database
+
+from mudmap_tui import power
+from mudmap_tui.cli.common import print_json
+from mudmap_tui.cli.device_call import add_device_options, run_on_device
+from mudmap_tui.device_actions import DeviceLink, audited
+from mudmap_tui.errors import MudmapError, UsageError
+
+Subparsers = argparse._SubParsersAction
+
+
+def register(subparsers: Subparsers) -> None:
+    for action, summary in (("reboot", "reboot devices and wait until they answer again"),
+                            ("shutdown", "power devices off and confirm they went down")):
+        parser = subparsers.add_parser(
+            action, help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}. Each device's name must be typed "
+            "to confirm, unless --yes is given.",
+        )
+        parser.add_argument("devices", nargs="+", metavar="DEVICE", help="device name")
+        parser.add_argument("--yes", action="store_true",
+                            help="do not ask; act on every device named")
+        parser.add_argument("--up-timeout", type=float, default=power.UP_TIMEOUT, metavar="S",
+                            help="seconds to wait for a rebooted device to answer "
+                            "(default %(default)s)")
+        add_device_options(parser)
+        parser.set_defaults(func=cmd_power, action=action)
+
+
+def confirm(device: str, action: str) -> bool:
+    """Ask the user to type the device's name; anything else declines."""
+    if not sys.stdin.isatty():
+        raise UsageError(f"cannot ask to confirm the {action} of {device}: stdin is not a "
+                         "terminal; add --yes")
+    typed = input(f"Type {device} to {action} it: ").strip()
+    return typed == device
+
+
+def cmd_power(args: argparse.Namespace) -> int:
+    chosen = [device for device in dict.fromkeys(args.devices)
+              if args.yes or confirm(device, args.action)]
+    skipped = [device for device in args.devices if device not in chosen]
+    for device in skipped:
+        print(f"{device}: not confirmed; left running", file=sys.stderr)
+    results: list[dict[str, Any]] = []
+    failed = False
+    for device in chosen:
+        try:
+            results.append(_power_one(args, device))
+        except MudmapError as error:
+            failed = True
+            results.append({"device": device, "action": args.action, "error": str(error)})
+            print(f"mudmap: {error}", file=sys.stderr)
+    if args.json:
+        print_json(results)
+    else:
+        for result in results:
+            if "error" not in result:
+                print(format_result(result))
+    return 1 if failed or skipped else 0
+
+
+def _power_one(args: argparse.Namespace, device: str) -> dict[str, Any]:
+    async def work(link: DeviceLink, db: Database) -> power.PowerResult:
+        return await audited(db, f"device.{args.action}", device, {},
+                             lambda: power.power_action(link, args.action,
+                                                        up_timeout=args.up_timeout))
+
+    result = run_on_device(args, device, work)
+    return {"device": device, "action": args.action,
+            "went_down_after": round(result.went_down_after, 2),
+            "back_after": None if result.back_after is None else round(result.back_after, 2),
+            "downtime": None if result.downtime is None else round(result.downtime, 2)}
+
+
+def format_result(result: dict[str, Any]) -> str:
+    if result["action"] == "shutdown":
+        return f"{result['device']}: went down {result['went_down_after']:.1f} s after the request"
+    return (f"{result['device']}: rebooted; down {result['went_down_after']:.1f} s after the "
+            f"request, answering again after {result['downtime']:.1f} s of downtime")
