@@ -72,8 +72,9 @@ _WORDS = {
 def classify_error(error: BaseException) -> tuple[DeviceState, str]:
     """Map an error from a status check to the state it means and a short reason.
 
-    A refused or reset connection means the host answers but sshd does not: ``offline``.
-    A timeout or a route error means nothing answers: ``unreachable``.
+    A refused, reset or lost connection means the device ended the connection or its sshd
+    is not listening: ``offline``. A timeout or a route error means nothing answers:
+    ``unreachable``.
     """
     if isinstance(error, HostKeyUnknown):
         return DeviceState.HOST_KEY_UNKNOWN, f"host key {error.fingerprint} is not trusted yet"
@@ -82,8 +83,9 @@ def classify_error(error: BaseException) -> tuple[DeviceState, str]:
     if isinstance(error, TimedOut):
         return DeviceState.UNREACHABLE, error.reason
     if isinstance(error, ConnectFailed):
-        refused = "refused" in error.reason.lower() or "reset" in error.reason.lower()
-        return (DeviceState.OFFLINE if refused else DeviceState.UNREACHABLE), error.reason
+        reason = error.reason.lower()
+        answered = any(word in reason for word in ("refused", "reset", "lost"))
+        return (DeviceState.OFFLINE if answered else DeviceState.UNREACHABLE), error.reason
     if isinstance(error, AuthFailed | AgentUnavailable | SshError):
         return DeviceState.UNREACHABLE, error.reason
     if isinstance(error, TimeoutError):

@@ -16,6 +16,7 @@ from typing import Any
 from textual import on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane, Tree
@@ -25,6 +26,7 @@ from mudmap_tui.device_data import TAB_METHODS, DeviceReader
 from mudmap_tui.fleet_state import DeviceState, FleetState, format_age
 from mudmap_tui.inventory import InventorySnapshot, load_inventory
 from mudmap_tui.ssh.config import SshSettings
+from mudmap_tui.ssh.errors import ConnectFailed
 from mudmap_tui.ssh.hostkeys import HostKeyStore
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store.db import open_database
@@ -227,9 +229,17 @@ class MudmapApp(App[None]):
         tree.populate(self.inventory, self.fleet)
         self.update_summary()
         if tree.selected_device is None and self.inventory.devices:
-            first = next(iter(next(iter(self.inventory.groups.values()))))
-            self.call_after_refresh(tree.select_device, first)
+            self.call_after_refresh(self._select_first_device)
         self.show_selected()
+
+    def _select_first_device(self) -> None:
+        try:
+            tree = self.query_one("#devices", DeviceTree)
+        except NoMatches:  # the app closed before its first refresh
+            return
+        # Only when the user has not moved the cursor since the tree was built.
+        if tree.cursor_line <= 0 and self.inventory and self.inventory.groups:
+            tree.select_device(next(iter(self.inventory.groups.values()))[0])
 
     def update_summary(self) -> None:
         count = len(self.inventory.devices) if self.inventory else 0
@@ -285,6 +295,12 @@ class MudmapApp(App[None]):
             self.inflight.discard((name, tab))
 
     async def _check(self, name: str) -> bool:
+        connection = self.pool.cached(name)
+        if connection is not None and connection.connect_count > 0 and not connection.connected:
+            # The device closed the connection (a reboot, sshd stopped): say so before the
+            # reconnect below, which may succeed a moment later.
+            lost = ConnectFailed(name, "status", "connection lost; reconnecting")
+            self.post_message(DeviceChecked(name, self.clock(), error=lost))
         try:
             hello = await self.reader.call(name, "hello", timeout=self._call_timeout)
         except Exception as error:
@@ -386,8 +402,11 @@ class MudmapApp(App[None]):
                         severity="warning")
 
     def update_age_line(self) -> None:
+        try:
+            line = self.query_one("#data-age", Static)
+        except NoMatches:  # a timer that fires while the app shuts down
+            return
         name = self.selected_device
-        line = self.query_one("#data-age", Static)
         if name is None:
             line.update("No device selected")
             return

@@ -6,6 +6,7 @@ the worker never touches widgets and never lets an exception end the app.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import subprocess
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mudmap_tui import ssh_command
+from mudmap_tui.interface_params import AFTER_KEY
 from mudmap_tui.store import audit
 from mudmap_tui.store.devices import DeviceStore
 from mudmap_tui.store.models import Device
@@ -31,6 +33,7 @@ from mudmap_tui.tui.widgets.tables import (
     ServicesTable,
     WireGuardTable,
 )
+from mudmap_tui.wg_plan import CLIENT_PRIVATE_KEY
 
 if TYPE_CHECKING:
     from mudmap_tui.tui.app import MudmapApp
@@ -94,6 +97,22 @@ class DeviceHandlers:
 
         self.run_job(device, title, work, audit_action=method, params=params,
                      refresh_tab=refresh_tab)
+
+    def call_agent_steps(self, device: str, title: str, params: dict[str, Any],
+                         method: str | None, refresh_tab: str) -> None:
+        """Call ``method`` with ``params``, then each follow-up call the form put under
+        AFTER_KEY (such as addresses.replace), stopping at the first failure."""
+        params = dict(params)
+        steps: list[tuple[str, dict[str, Any]]] = [(method, params)] if method else []
+        steps += list((params.pop(AFTER_KEY, None) or {}).items())
+
+        async def work() -> None:
+            for step_method, step_params in steps:
+                await self.app.reader.call(device, step_method, step_params,
+                                           timeout=CHANGE_TIMEOUT)
+
+        self.run_job(device, title, work, audit_action=method or steps[0][0],
+                     params={"steps": steps}, refresh_tab=refresh_tab)
 
     def on_action_finished(self, message: ActionFinished) -> None:
         if message.error is None:
@@ -463,8 +482,9 @@ class DeviceHandlers:
 
         def created(params: dict[str, Any] | None) -> None:
             if params:
-                self.call_agent(name, f"create {params.get('kind', '')} {params.get('name')}",
-                                "interfaces.create", params, "interfaces")
+                self.call_agent_steps(name, f"create {params.get('kind', '')} "
+                                      f"{params.get('name')}", params, "interfaces.create",
+                                      "interfaces")
 
         self.open_dialog("interface_form", "InterfaceFormScreen",
                          (name, self._links(name), None, None), created)
@@ -476,9 +496,15 @@ class DeviceHandlers:
         name, interface = chosen
 
         def edited(params: dict[str, Any] | None) -> None:
-            if params:
-                self.call_agent(name, f"update {interface['name']}", "interfaces.update",
-                                {"name": interface["name"], **params}, "interfaces")
+            if not params:
+                return
+            changes = {key: value for key, value in params.items() if key != AFTER_KEY}
+            method = "interfaces.update" if set(changes) - {"name"} else None
+            if method is None and AFTER_KEY not in params:
+                self.app.notify(f"{name}: {interface['name']} unchanged")
+                return
+            self.call_agent_steps(name, f"update {interface['name']}", params, method,
+                                  "interfaces")
 
         self.open_dialog("interface_form", "InterfaceFormScreen",
                          (name, self._links(name), interface, interface.get("kind")), edited)
@@ -598,16 +624,32 @@ class DeviceHandlers:
         if not params:
             return
         params = dict(params)
-        # The form may hand back a client config made from a generated private key; it
-        # goes to the preview only, never to the device or the audit log.
-        config_text = params.pop("client_config", None)
-        params.pop("client_private_key", None)
+        # A private key the form generated for the client goes into the client config
+        # preview only, never to the device or the audit log.
+        client_key = params.pop(CLIENT_PRIVATE_KEY, None)
         params.setdefault("name", interface.get("name"))
         self.call_agent(name, f"{verb} peer on {params['name']}", f"wg.peer.{verb}", params,
                         "wireguard")
-        if config_text:
-            self.open_dialog("client_config", "ClientConfigScreen", (config_text,),
-                             lambda _: None)
+        if client_key:
+            text = self._client_config(name, interface, params, client_key)
+            self.open_dialog("client_config", "ClientConfigScreen", (text,), lambda _: None)
+
+    def _client_config(self, name: str, interface: dict[str, Any], params: dict[str, Any],
+                       private_key: str) -> str:
+        from mudmap_tui import wg_client_config
+
+        device = self.app.inventory.devices[name] if self.app.inventory else None
+        rows = {row.name: row for row in self.app.fleet.status(name).interfaces}
+        row = rows.get(str(interface.get("name")))
+        networks = sorted({str(ipaddress.ip_interface(address).network)
+                           for address in (row.addresses if row else [])})
+        config = wg_client_config.ClientConfig(
+            private_key=private_key, addresses=list(params.get("allowed_ips") or []),
+            server_public_key=str(interface.get("public_key") or ""),
+            endpoint_host=device.host if device else "",
+            endpoint_port=int(interface.get("listen_port") or 51820),
+            allowed_ips=networks or list(params.get("allowed_ips") or []))
+        return wg_client_config.render(config)
 
     def do_wireguard_remove_peer(self) -> None:
         chosen = self._wg_selection()

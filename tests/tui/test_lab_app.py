@@ -1,0 +1,172 @@
+"""The app against the real lab: live interfaces, a form that creates one, a group run and
+a reboot followed from offline back to online."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Select
+
+from mudmap_tui.fleet_state import DeviceState
+from mudmap_tui.lab import Lab
+from mudmap_tui.ssh.config import SshSettings
+from mudmap_tui.ssh.hostkeys import HostKeyStore
+from mudmap_tui.tui.app import MudmapApp
+from mudmap_tui.tui.widgets.device_tree import DeviceTree
+from mudmap_tui.tui.widgets.shell import ShellPane
+from mudmap_tui.tui.widgets.tables import InterfacesTable
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], what: str,
+                     polls: int = 300) -> None:
+    """Let the app run until ``condition`` holds; fail naming ``what`` after ``polls`` tries."""
+    for _ in range(polls):
+        if condition():
+            return
+        await pilot.pause(0.2)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def lab_app(lab: Lab, tmp_path: Path) -> MudmapApp:
+    return MudmapApp(
+        lab.inventory_path, refresh_interval=1.0, sweep=False, call_timeout=8.0,
+        hostkeys=HostKeyStore(tmp_path / "known_hosts", [lab.known_hosts]),
+        ssh_settings=SshSettings(config_paths=[]), log_path=tmp_path / "mudmap.log",
+    )
+
+
+@pytest.fixture
+async def running(lab: Lab, tmp_path: Path) -> AsyncIterator[tuple[MudmapApp, Pilot[None]]]:
+    app = lab_app(lab, tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        yield app, pilot
+
+
+def kernel_links(lab: Lab, device: str) -> set[str]:
+    output = lab.run(device, ["ip", "-j", "link"]).stdout
+    return {link["ifname"] for link in json.loads(output)}
+
+
+async def select(pilot: Pilot[None], app: MudmapApp, device: str, tab: str) -> None:
+    await pilot.pause()
+    await wait_until(pilot, lambda: app.query_one("#devices", DeviceTree).select_device(device),
+                     f"{device} in the tree")
+    app.query_one("#tabs").active = tab  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+def table_names(app: MudmapApp) -> set[str]:
+    return set(app.query_one("#interfaces-table", InterfacesTable).interfaces)
+
+
+async def test_interfaces_tab_lists_lab_links(running: tuple[MudmapApp, Pilot[None]],
+                                              lab: Lab) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab2", "interfaces")
+    await wait_until(pilot, lambda: bool(table_names(app)), "lab2's interface rows")
+    assert table_names(app) == kernel_links(lab, "lab2")
+    assert app.fleet.status("lab2").state is DeviceState.ONLINE
+    eth0 = app.query_one("#interfaces-table", InterfacesTable).interfaces["eth0"]
+    assert any(address.startswith(lab.devices["lab2"].address + "/")
+               for address in eth0.addresses)
+
+
+async def test_rates_appear_after_two_samples(running: tuple[MudmapApp, Pilot[None]]) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab3", "interfaces")
+
+    def eth0_rate() -> bool:
+        row = app.query_one("#interfaces-table", InterfacesTable).interfaces.get("eth0")
+        return row is not None and row.rx_rate is not None
+
+    await wait_until(pilot, eth0_rate, "an rx rate for lab3's eth0")
+    assert app.query_one("#interfaces-table", InterfacesTable).interfaces["eth0"].rx_rate >= 0
+
+
+async def test_bridge_created_through_form(running: tuple[MudmapApp, Pilot[None]],
+                                           lab: Lab) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab1", "interfaces")
+    await wait_until(pilot, lambda: bool(table_names(app)), "lab1's interface rows")
+    app.query_one("#interfaces-table", InterfacesTable).focus()
+    assert "tuibr0" not in kernel_links(lab, "lab1")
+    try:
+        await pilot.press("n")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "InterfaceFormScreen",
+                         "the interface form")
+        form = app.screen
+        form.query_one("#field-kind", Select).value = "bridge"
+        await pilot.pause()
+        form.query_one("#field-name", Input).value = "tuibr0"
+        form.query_one("#field-mtu", Input).value = "1400"
+        await pilot.pause()
+        form.query_one("#submit", Button).press()
+        await wait_until(pilot, lambda: "tuibr0" in table_names(app), "tuibr0 in the table")
+        links = json.loads(lab.run("lab1", ["ip", "-j", "-d", "link", "show", "tuibr0"]).stdout)
+        assert links[0]["linkinfo"]["info_kind"] == "bridge"
+        assert links[0]["mtu"] == 1400
+        row = app.query_one("#interfaces-table", InterfacesTable).interfaces["tuibr0"]
+        assert row.kind == "bridge"
+    finally:
+        lab.run("lab1", ["ip", "link", "del", "tuibr0"], check=False)
+
+
+async def test_group_run_streams_each_device(running: tuple[MudmapApp, Pilot[None]],
+                                             lab: Lab) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab1", "shell")
+    tree = app.query_one("#devices", DeviceTree)
+    edge = next(node for node in tree.root.children if node.data and node.data.name == "edge")
+    tree.move_cursor(edge)
+    await pilot.pause()
+    app.shell.mode = "group"
+    app.shell.target_changed()
+    field = app.query_one("#shell-input", Input)
+    field.focus()
+    field.value = "hostname; echo done >&2; exit 3"
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen",
+                     "the bulk run confirmation")
+    assert "3 devices" in app.screen.body  # type: ignore[attr-defined]
+    app.screen.query_one("#confirm", Button).press()
+    output = app.query_one("#shell-output")
+
+    def text() -> str:
+        return "\n".join(strip.text for strip in output.lines)  # type: ignore[attr-defined]
+
+    await wait_until(pilot, lambda: "succeeded" in text(), "the end of the run")
+    for name in ("lab1", "lab2", "lab3"):
+        assert f"{name} | {name}" in text()
+        assert f"{name} ⏹ exit 3" in text()
+    assert "lab-inner |" not in text()
+    assert app.query_one("#shell-pane", ShellPane) is not None
+
+
+async def test_reboot_goes_offline_and_back(running: tuple[MudmapApp, Pilot[None]],
+                                            lab: Lab) -> None:
+    app, pilot = running
+    lab.check_isolated("lab3")
+    await select(pilot, app, "lab3", "overview")
+    await wait_until(pilot, lambda: app.fleet.status("lab3").state is DeviceState.ONLINE,
+                     "lab3 online")
+    boot_pid = lab.init_pid("lab3")
+    app.query_one("#devices", DeviceTree).focus()
+    await pilot.press("R")
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen",
+                     "the reboot confirmation")
+    typed = app.screen.query_one("#typed", Input)
+    typed.value = "lab3"
+    await pilot.pause()
+    app.screen.query_one("#confirm", Button).press()
+    await wait_until(pilot, lambda: app.fleet.status("lab3").state is not DeviceState.ONLINE,
+                     "lab3 to go down")
+    assert app.fleet.status("lab3").state in (DeviceState.OFFLINE, DeviceState.UNREACHABLE)
+    await wait_until(pilot, lambda: app.fleet.status("lab3").state is DeviceState.ONLINE,
+                     "lab3 back online", polls=600)
+    assert lab.init_pid("lab3") != boot_pid
