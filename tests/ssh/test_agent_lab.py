@@ -121,3 +121,26 @@ async def test_status_cli_reports_facts(lab: Lab, tmp_path: Path,
         assert result["outcome"] == "ok"
         assert result["value"]["hello"]["hostname"] == name
         assert result["value"]["facts"]["hostname"] == name
+
+
+@pytest.mark.parametrize(
+    ("mount_options", "words"),
+    [("ro,size=1m", "read-only file system"), ("size=64k", "is full")],
+)
+async def test_agent_cache_on_bad_disk(lab: Lab, tmp_path: Path, mount_options: str,
+                                       words: str) -> None:
+    from mudmap_tui.ssh.errors import RemoteDiskError
+
+    # A small or read-only tmpfs over the cache, in lab2's own mount namespace only.
+    lab.run("lab2", ["mkdir", "-p", "/root/.cache"])
+    lab.run("lab2", ["mount", "-t", "tmpfs", "-o", mount_options, "mudmap-test",
+                     "/root/.cache"])
+    pool = trusting_pool(lab, tmp_path / "known_hosts")
+    try:
+        with pytest.raises(RemoteDiskError) as caught:
+            await start_agent(pool, "lab2")
+        assert caught.value.device == "lab2"
+        assert words in str(caught.value)
+    finally:
+        await pool.close()
+        lab.run("lab2", ["umount", "/root/.cache"])
