@@ -144,3 +144,24 @@ async def test_agent_cache_on_bad_disk(lab: Lab, tmp_path: Path, mount_options: 
     finally:
         await pool.close()
         lab.run("lab2", ["umount", "/root/.cache"])
+
+
+async def test_old_python_named_on_device(lab: Lab, tmp_path: Path) -> None:
+    from mudmap_tui.ssh.errors import PythonTooOld
+
+    # A stand-in for python3 3.8 over lab3's interpreter, in lab3's mount namespace only.
+    fake = "#!/bin/sh\necho 'python=3.8.10'\necho 'Python 3.8.10' >&2\nexit 1\n"
+    lab.run("lab3", ["sh", "-c", "cat > /tmp/python38 && chmod 755 /tmp/python38"],
+            input=fake)
+    real = lab.run("lab3", ["readlink", "-f", "/usr/bin/python3"]).stdout.strip()
+    lab.run("lab3", ["mount", "--bind", "/tmp/python38", real])
+    pool = trusting_pool(lab, tmp_path / "known_hosts")
+    try:
+        with pytest.raises(PythonTooOld) as caught:
+            await start_agent(pool, "lab3")
+        assert caught.value.device == "lab3"
+        assert "3.8.10" in str(caught.value)
+    finally:
+        await pool.close()
+        lab.run("lab3", ["umount", real])
+    assert "3.11" in lab.run("lab3", ["python3", "--version"]).stdout
