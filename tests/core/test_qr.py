@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import segno
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mudmap_tui import qr
 
@@ -24,16 +26,28 @@ def test_rendered_dimensions() -> None:
     assert qr.rendered_size(code) == (25, 13)
 
 
-def test_render_matches_matrix() -> None:
-    code = qr.make("mudmap")
-    lines = qr.render(code, border=0, invert=True).split("\n")
-    top_of = {" ": False, "▀": True, "▄": False, "█": True}
-    bottom_of = {" ": False, "▀": False, "▄": True, "█": True}
-    for row, line in enumerate(lines):
-        for col, char in enumerate(line):
-            assert top_of[char] == bool(code.matrix[2 * row][col])
-            if 2 * row + 1 < len(code.matrix):
-                assert bottom_of[char] == bool(code.matrix[2 * row + 1][col])
+TOP = {" ": False, "▀": True, "▄": False, "█": True}
+BOTTOM = {" ": False, "▀": False, "▄": True, "█": True}
+
+
+def modules_from_text(text: str, border: int, invert: bool) -> list[list[bool]]:
+    """Read dark modules back from half-block text, dropping the quiet zone."""
+    rows = []
+    for line in text.split("\n"):
+        rows.append([TOP[char] for char in line])
+        rows.append([BOTTOM[char] for char in line])
+    dark = [[cell == invert for cell in row] for row in rows]
+    size = len(rows[0]) - 2 * border
+    return [row[border : border + size] for row in dark[border : border + size]]
+
+
+@settings(max_examples=25, deadline=None)
+@given(text=st.text(min_size=1, max_size=300), invert=st.booleans(), border=st.integers(0, 4))
+def test_render_reads_back_as_matrix(text: str, invert: bool, border: int) -> None:
+    code = qr.make(text)
+    rendered = qr.render(code, border=border, invert=invert)
+    expected = [[bool(module) for module in row] for row in code.matrix]
+    assert modules_from_text(rendered, border, invert) == expected
 
 
 def test_quiet_zone_drawn_light() -> None:
