@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import segno
+import zxingcpp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,3 +61,29 @@ def test_fits() -> None:
     assert qr.fits(code, 25, 13)
     assert not qr.fits(code, 24, 13)
     assert not qr.fits(code, 25, 12)
+
+
+def pixels_from_text(text: str, scale: int = 4) -> memoryview:
+    """Paint half-block text as a grayscale image: drawn half cells white, blank ones black."""
+    rows = []
+    for line in text.split("\n"):
+        rows.append([TOP[char] for char in line])
+        rows.append([BOTTOM[char] for char in line])
+    image = bytearray()
+    for row in rows:
+        line_pixels = b"".join((b"\xff" if cell else b"\x00") * scale for cell in row)
+        image += line_pixels * scale
+    return memoryview(image).cast("B", (len(rows) * scale, len(rows[0]) * scale))
+
+
+def test_rendered_text_decodes() -> None:
+    config = (
+        "[Interface]\nPrivateKey = " + "k" * 43 + "=\nAddress = 10.8.0.2/32\n\n"
+        "[Peer]\nPublicKey = " + "p" * 43 + "=\nEndpoint = [2001:db8::1]:51820\n"
+        "AllowedIPs = 10.8.0.0/24\n"
+    )
+    rendered = qr.render(qr.make(config))
+    # Light text on a dark background: drawn cells are the light modules, so no inversion.
+    found = zxingcpp.read_barcodes(pixels_from_text(rendered), try_invert=False)
+    assert [barcode.text for barcode in found] == [config]
+    assert found[0].format == zxingcpp.BarcodeFormat.QRCode
