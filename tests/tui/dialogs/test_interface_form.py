@@ -228,3 +228,14 @@ async def test_edit_rename_and_readdress() -> None:
             },
         }
     ]
+
+
+async def test_create_by_keyboard_only() -> None:
+    app = DialogApp(InterfaceFormScreen("lab1", LINKS))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        assert app.screen.focused is app.screen.query_one("#field-kind")
+        # The kind list opens on enter; veth is the sixth kind.
+        await pilot.press("enter", *["down"] * 6, "enter")
+        assert app.screen.query_one("#field-kind", Select).value == "veth"
+        await pilot.press("tab", *"v0", "tab", *"v1", "enter")
+    assert app.results == [{"kind": "veth", "name": "v0", "peer": "v1"}]
