@@ -81,15 +81,17 @@ def wait_until(check: Callable[[], bool], bound: float, interval: float = 0.5) -
     return check()
 
 
-def kernel_supports_vlan() -> bool:
-    """Probe vlan support in a throwaway namespace of our own."""
-    namespace = "h6probe-vlan"
+def kernel_supports(kind: str) -> bool:
+    """Probe support for a link kind (vlan on a veth parent) in a throwaway namespace."""
+    namespace = f"h6probe-{kind}"
     subprocess.run(["ip", "netns", "add", namespace], check=False, capture_output=True)
     try:
         subprocess.run(["ip", "-n", namespace, "link", "add", "p0", "type", "veth", "peer",
                         "name", "p1"], check=True, capture_output=True)
-        probe = subprocess.run(["ip", "-n", namespace, "link", "add", "link", "p0", "name",
-                                "p0.5", "type", "vlan", "id", "5"], capture_output=True)
+        extra = ["link", "p0", "name", "p0.5", "type", "vlan", "id", "5"] if kind == "vlan" \
+            else ["probe0", "type", kind]
+        probe = subprocess.run(["ip", "-n", namespace, "link", "add", *extra],
+                               capture_output=True)
         return probe.returncode == 0
     finally:
         subprocess.run(["ip", "netns", "del", namespace], check=False, capture_output=True)

@@ -13,7 +13,7 @@ from mudmap_tui.lab import Lab
 from mudmap_tui.ssh.agent_channel import default_bundle
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store import audit
-from tests.changes.conftest import addresses, kernel_supports_vlan, link, wait_until
+from tests.changes.conftest import addresses, kernel_supports, link, wait_until
 from tests.ssh.conftest import trusting_pool
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]
@@ -70,11 +70,24 @@ async def test_uplink_mtu_68_rolls_back(changes_lab: Lab, runner: ChangeRunner) 
     assert result["interface"]["mtu"] == 1500
 
 
-async def test_confirmed_change_stays(changes_lab: Lab, runner: ChangeRunner) -> None:
+async def test_confirmed_change_stays(changes_lab: Lab, runner: ChangeRunner,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh_pools: list[ConnectionPool] = []
+    make_fresh = runner.pool.fresh
+
+    def counting_fresh() -> ConnectionPool:
+        fresh_pools.append(make_fresh())
+        return fresh_pools[-1]
+
+    monkeypatch.setattr(runner.pool, "fresh", counting_fresh)
     plan = await runner.plan("lab2", [op("interfaces.create", kind="bridge", name="brok",
                                          state="up")])
     outcome = await runner.apply(plan, timeout=GUARD)
     assert outcome.status == "confirmed"
+    # The confirm went over a connection of its own, not the pooled one.
+    assert len(fresh_pools) == 1
+    pooled = runner.pool.cached("lab2")
+    assert pooled is not None and pooled.connect_count == 1
     await asyncio.sleep(GUARD + 2)
     assert link(changes_lab, "lab2", "brok") is not None
     status = await runner.status("lab2")
@@ -98,24 +111,29 @@ async def test_created_links_gone_after_expiry(changes_lab: Lab, runner: ChangeR
     assert link(changes_lab, "lab2", "mvx") is None
 
 
-async def test_vlan_on_this_kernel(changes_lab: Lab, runner: ChangeRunner) -> None:
+@pytest.mark.parametrize(("kind", "params"), [
+    ("vlan", {"name": "eth0.7", "parent": "eth0", "id": 7}),
+    ("bond", {"name": "bond7", "mode": "active-backup"}),
+])
+async def test_kind_without_kernel_support(changes_lab: Lab, runner: ChangeRunner, kind: str,
+                                           params: dict[str, Any]) -> None:
     before = {line.split()[0] for line in
               changes_lab.run("lab2", ["ip", "-br", "link"]).stdout.splitlines()}
     plan = await runner.plan("lab2", [
         op("interfaces.create", kind="bridge", name="brv"),
-        op("interfaces.create", kind="vlan", name="eth0.7", parent="eth0", id=7),
+        op("interfaces.create", kind=kind, **params),
     ])
-    if kernel_supports_vlan():
+    if kernel_supports(kind):
         outcome = await runner.apply(plan, timeout=GUARD)
         assert outcome.status == "confirmed"
-        assert link(changes_lab, "lab2", "eth0.7") is not None
-        cleanup = await runner.plan("lab2", [op("interfaces.delete", name="eth0.7"),
+        assert link(changes_lab, "lab2", params["name"]) is not None
+        cleanup = await runner.plan("lab2", [op("interfaces.delete", name=params["name"]),
                                              op("interfaces.delete", name="brv")])
         await runner.apply(cleanup, timeout=GUARD)
         return
     with pytest.raises(ChangeError) as caught:
         await runner.apply(plan, timeout=GUARD)
-    assert "vlan" in str(caught.value)
+    assert kind in str(caught.value)
     assert "rolled back" in str(caught.value)
     # The bridge made by the first operation was removed again at once.
     after = {line.split()[0] for line in

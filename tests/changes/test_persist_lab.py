@@ -17,6 +17,7 @@ from tests.changes.conftest import addresses, link, wait_until
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
 GUARD = 20.0
+PEER_KEY = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "wgquick"
 
 
@@ -46,6 +47,8 @@ async def test_persisted_links_survive_reboot(changes_lab: Lab, runner: ChangeRu
         op("wg.create", name="wgp", listen_port=51888),
         op("addresses.add", name="wgp", address="10.89.0.1/24"),
         op("interfaces.update", name="wgp", state="up"),
+        op("wg.peer.add", name="wgp", public_key=PEER_KEY, allowed_ips=["10.89.0.2/32"],
+           endpoint="[fd00:89::2]:51820", persistent_keepalive=25),
     ], persist=True)
     assert "/etc/network/interfaces.d/brp" in plan.files
     assert "/etc/wireguard/wgp.conf" in plan.files
@@ -64,6 +67,11 @@ async def test_persisted_links_survive_reboot(changes_lab: Lab, runner: ChangeRu
     assert addresses(link(changes_lab, "lab3", "wgp")) == ["10.89.0.1/24"]
     assert wg_value(changes_lab, "lab3", "wgp", "listen-port") == "51888"
     assert wg_value(changes_lab, "lab3", "wgp", "public-key") == public_key
+    assert wg_value(changes_lab, "lab3", "wgp", "endpoints") == f"{PEER_KEY}\t[fd00:89::2]:51820"
+    assert wg_value(changes_lab, "lab3", "wgp", "allowed-ips") == f"{PEER_KEY}\t10.89.0.2/32"
+    console = (changes_lab.layout.device_dir("lab3") / "console.log").read_text()
+    assert "boot: ifup -a exited with status 0" in console
+    assert "boot: wg-quick up wgp exited with status 0" in console
 
 
 async def test_drift_after_out_of_band_address(changes_lab: Lab,
