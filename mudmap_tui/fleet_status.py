@@ -16,7 +16,10 @@ FACTS_MAX_AGE = 60.0
 def status_operation(
     pool: ConnectionPool, bundle: AgentBundle | None = None, facts_max_age: float = FACTS_MAX_AGE
 ) -> fleet.Operation:
-    """Build the operation whose value is ``{"hello", "facts", "interfaces"}``."""
+    """Build the operation whose value is ``{"hello", "facts", "interfaces"}``.
+
+    ``interfaces`` is the list of interface objects that the agent's interfaces.list returns.
+    """
 
     async def operation(
         name: str,
@@ -33,7 +36,9 @@ def status_operation(
             ),
             fleet.remaining(deadline),
         )
-        value = {"hello": session.hello, "facts": facts, "interfaces": interfaces}
+        # interfaces.list returns {"interfaces": [...]}; the value keeps just the list.
+        value = {"hello": session.hello, "facts": facts,
+                 "interfaces": interfaces.get("interfaces", [])}
         return fleet.DeviceResult(name, fleet.Outcome.OK, value=value)
 
     return operation

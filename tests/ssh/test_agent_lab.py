@@ -121,6 +121,8 @@ async def test_status_cli_reports_facts(lab: Lab, tmp_path: Path,
         assert result["outcome"] == "ok"
         assert result["value"]["hello"]["hostname"] == name
         assert result["value"]["facts"]["hostname"] == name
+        interface_names = [interface["name"] for interface in result["value"]["interfaces"]]
+        assert "lo" in interface_names
 
 
 @pytest.mark.parametrize(
