@@ -72,7 +72,7 @@ def addresses(info: dict[str, Any] | None) -> list[str]:
 
 
 def wait_until(check: Callable[[], bool], bound: float, interval: float = 0.5) -> bool:
-    """Poll ``check`` until it holds or ``bound`` seconds pass; return its last value."""
+    """Poll ``check`` until it returns True or ``bound`` seconds pass; return its last value."""
     end = time.monotonic() + bound
     while time.monotonic() < end:
         if check():

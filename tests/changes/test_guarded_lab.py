@@ -250,3 +250,40 @@ async def test_rollback_while_away_is_recorded(changes_lab: Lab, pool: Connectio
     assert mine[0].actor == "away"
     # Acknowledged records are not reported twice.
     assert (await back.status("lab2"))["unreported"] == []
+
+
+async def test_wireguard_settings_come_back(changes_lab: Lab, runner: ChangeRunner) -> None:
+    peer = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
+    setup = await runner.plan("lab2", [
+        op("wg.create", name="wgr", listen_port=51901),
+        op("wg.peer.add", name="wgr", public_key=peer, allowed_ips=["10.91.0.2/32"],
+           endpoint="192.0.2.9:51820"),
+        op("addresses.add", name="wgr", address="10.91.0.1/24"),
+    ])
+    assert (await runner.apply(setup, timeout=GUARD)).status == "confirmed"
+    before = (await runner.call("lab2", "wg.get", {"name": "wgr"}))
+    try:
+        change = await runner.plan("lab2", [op("wg.set", name="wgr", listen_port=51902),
+                                            op("wg.peer.remove", name="wgr", public_key=peer)])
+        await runner.apply(change, timeout=GUARD, confirm=False)
+        assert (await runner.call("lab2", "wg.get", {"name": "wgr"}))["peers"] == []
+        assert wait_until(lambda: "51901" in changes_lab.run(
+            "lab2", ["wg", "show", "wgr", "listen-port"], check=False).stdout, ROLLBACK_BOUND)
+        after = await runner.call("lab2", "wg.get", {"name": "wgr"})
+        assert after["public_key"] == before["public_key"]
+        assert [p["allowed_ips"] for p in after["peers"]] == [["10.91.0.2/32"]]
+        assert after["peers"][0]["endpoint"] == "192.0.2.9:51820"
+
+        delete = await runner.plan("lab2", [op("wg.delete", name="wgr")])
+        await runner.apply(delete, timeout=GUARD, confirm=False)
+        assert link(changes_lab, "lab2", "wgr") is None
+        assert wait_until(lambda: link(changes_lab, "lab2", "wgr") is not None, ROLLBACK_BOUND)
+        assert wait_until(lambda: "10.91.0.1/24" in addresses(link(changes_lab, "lab2", "wgr")),
+                          5)
+        again = await runner.call("lab2", "wg.get", {"name": "wgr"})
+        assert again["public_key"] == before["public_key"]
+        assert again["listen_port"] == 51901
+        assert [p["public_key"] for p in again["peers"]] == [peer]
+    finally:
+        cleanup = await runner.plan("lab2", [op("wg.delete", name="wgr")])
+        await runner.apply(cleanup, timeout=GUARD)
