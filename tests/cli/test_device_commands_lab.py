@@ -1,0 +1,203 @@
+"""``mudmap iface``, ``wg``, ``put``/``get``, ``logs``, ``service`` and ``audit`` on lab devices."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mudmap_tui.lab import Lab
+from tests.cli.lab_cli import LabCli, device_links
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
+
+DEVICE = "lab1"
+
+
+def wg_keypair() -> tuple[str, str]:
+    private = subprocess.run(["wg", "genkey"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    public = subprocess.run(["wg", "pubkey"], input=private, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    return private, public
+
+
+def test_iface_bridge_create_set_delete(cli: LabCli, lab: Lab) -> None:
+    created = cli.json("iface", "create", DEVICE, "h5br0", "--kind", "bridge")
+    assert created["kind"] == "bridge"
+    assert device_links(lab, DEVICE)["h5br0"]["linkinfo"]["info_kind"] == "bridge"
+
+    cli.ok("iface", "set", DEVICE, "h5br0", "--mtu", "1400", "--up",
+           "--add-address", "192.0.2.1/24")
+    link = device_links(lab, DEVICE)["h5br0"]
+    assert link["mtu"] == 1400
+    assert "UP" in link["flags"]
+    addresses = json.loads(lab.run(DEVICE, ["ip", "-j", "addr", "show", "h5br0"]).stdout)
+    assert "192.0.2.1" in [item["local"] for item in addresses[0]["addr_info"]]
+
+    listed = cli.json("iface", "list", DEVICE)
+    assert "h5br0" in [interface["name"] for interface in listed]
+    shown = cli.ok("iface", "show", DEVICE, "h5br0")
+    assert "mtu: 1400" in shown
+
+    cli.ok("iface", "delete", DEVICE, "h5br0")
+    assert "h5br0" not in device_links(lab, DEVICE)
+    actions = [entry["action"] for entry in cli.audit(DEVICE)]
+    for action in ("iface.create", "iface.set", "iface.addresses.add", "iface.delete"):
+        assert action in actions
+
+
+def test_iface_macvlan_on_uplink(cli: LabCli, lab: Lab) -> None:
+    cli.ok("iface", "create", DEVICE, "h5mv0", "--kind", "macvlan", "--parent", "eth0",
+           "--mode", "bridge")
+    try:
+        link = device_links(lab, DEVICE)["h5mv0"]
+        assert link["linkinfo"]["info_kind"] == "macvlan"
+        assert link["link"] == "eth0"
+    finally:
+        cli.ok("iface", "delete", DEVICE, "h5mv0")
+    assert "h5mv0" not in device_links(lab, DEVICE)
+
+
+def test_iface_invalid_mtu_exits_2(cli: LabCli, lab: Lab) -> None:
+    cli.ok("iface", "create", DEVICE, "h5br1", "--kind", "bridge")
+    try:
+        result = cli.run("iface", "set", DEVICE, "h5br1", "--mtu", "10")
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1
+        assert f"{DEVICE}:" in result.stderr
+        assert "mtu 10" in result.stderr
+        assert "correct the value" in result.stderr
+        assert device_links(lab, DEVICE)["h5br1"]["mtu"] == 1500
+    finally:
+        cli.ok("iface", "delete", DEVICE, "h5br1")
+    failed = [entry for entry in cli.audit(DEVICE) if entry["action"] == "iface.set"]
+    assert failed[0]["result"] == "error"
+    assert failed[0]["params"]["mtu"] == 10
+
+
+def test_iface_unsupported_kind_changes_nothing(cli: LabCli, lab: Lab) -> None:
+    # This kernel has no dummy links (see the lab's probe); the agent must say so.
+    before = set(device_links(lab, DEVICE))
+    if lab.layout.kernel_has_dummy:
+        pytest.fail("the test expects a kernel without dummy links, as on this machine")
+    result = cli.run("iface", "create", DEVICE, "h5dm0", "--kind", "dummy")
+    assert result.returncode == 1
+    assert "dummy" in result.stderr
+    assert set(device_links(lab, DEVICE)) == before
+
+
+def test_iface_missing_device_names_it(cli: LabCli) -> None:
+    result = cli.run("iface", "list", "nosuch")
+    assert result.returncode == 2
+    assert "nosuch" in result.stderr
+
+
+def test_wg_peer_add_set_remove(cli: LabCli, lab: Lab, tmp_path: Path) -> None:
+    cli.ok("iface", "create", DEVICE, "h5wg0", "--kind", "wireguard", "--listen-port", "51871")
+    try:
+        _private, peer = wg_keypair()
+        preshared = subprocess.run(["wg", "genpsk"], capture_output=True, text=True,
+                                   check=True).stdout.strip()
+        psk_file = tmp_path / "psk"
+        psk_file.write_text(preshared + "\n")
+        cli.ok("wg", "peer", "add", DEVICE, "h5wg0", peer, "--allowed-ips",
+               "10.77.0.2/32,10.77.1.0/24", "--endpoint", "192.0.2.9:51820",
+               "--keepalive", "25", "--preshared-key-file", str(psk_file))
+
+        dump = lab.run(DEVICE, ["wg", "show", "h5wg0", "dump"]).stdout.splitlines()
+        peer_fields = dump[1].split("\t")
+        assert peer_fields[0] == peer
+        assert peer_fields[1] == preshared
+        assert peer_fields[2] == "192.0.2.9:51820"
+        assert sorted(peer_fields[3].split(",")) == ["10.77.0.2/32", "10.77.1.0/24"]
+        assert peer_fields[7] == "25"
+
+        shown = cli.json("wg", "show", DEVICE, "h5wg0")
+        assert shown["listen_port"] == 51871
+        assert shown["peers"][0]["preshared_key_set"] is True
+        text = cli.ok("wg", "show", DEVICE, "h5wg0")
+        assert preshared not in text
+
+        cli.ok("wg", "peer", "set", DEVICE, "h5wg0", peer, "--allowed-ips", "10.77.9.0/24")
+        allowed = lab.run(DEVICE, ["wg", "show", "h5wg0", "allowed-ips"]).stdout
+        assert allowed.split() == [peer, "10.77.9.0/24"]
+
+        cli.ok("wg", "peer", "remove", DEVICE, "h5wg0", peer)
+        assert lab.run(DEVICE, ["wg", "show", "h5wg0", "peers"]).stdout.strip() == ""
+        again = cli.run("wg", "peer", "remove", DEVICE, "h5wg0", peer)
+        assert again.returncode == 1
+        assert "not found" in again.stderr
+    finally:
+        cli.ok("iface", "delete", DEVICE, "h5wg0")
+    assert "h5wg0" not in device_links(lab, DEVICE)
+
+    entries = cli.audit(DEVICE)
+    added = next(entry for entry in entries if entry["action"] == "wg.peer.add")
+    assert added["params"]["preshared_key"] == "<redacted>"
+    assert preshared.encode() not in cli.db_path.read_bytes()
+
+
+def test_put_get_round_trip(cli: LabCli, lab: Lab, tmp_path: Path) -> None:
+    payload = bytes(range(256)) * 40
+    local = tmp_path / "payload.bin"
+    local.write_bytes(payload)
+    os.chmod(local, 0o640)
+    remote = "/root/h5-payload.bin"
+    lab.run(DEVICE, ["rm", "-f", remote])
+
+    cli.ok("put", DEVICE, str(local), remote)
+    stat = lab.run(DEVICE, ["stat", "-c", "%a %s", remote]).stdout.split()
+    assert stat == ["640", str(len(payload))]
+    refused = cli.run("put", DEVICE, str(local), remote)
+    assert refused.returncode == 2
+    assert "--force" in refused.stderr
+
+    lab.run(DEVICE, ["chmod", "0604", remote])
+    fetched = tmp_path / "fetched.bin"
+    cli.ok("get", DEVICE, remote, str(fetched))
+    assert fetched.read_bytes() == payload
+    assert oct(fetched.stat().st_mode & 0o777) == oct(0o604)
+
+    fetched.write_bytes(b"local edit")
+    refused = cli.run("get", DEVICE, remote, str(fetched))
+    assert refused.returncode == 2
+    assert fetched.read_bytes() == b"local edit"
+    cli.ok("get", DEVICE, remote, str(fetched), "--force")
+    assert fetched.read_bytes() == payload
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".fetched")] == []
+
+    puts = [entry for entry in cli.audit(DEVICE) if entry["action"] == "file.put"]
+    assert [entry["result"] for entry in puts] == ["error", "ok"]
+    lab.run(DEVICE, ["rm", "-f", remote])
+
+
+def test_logs_reads_var_log_file(cli: LabCli, lab: Lab) -> None:
+    # A tmpfs in the device's own mount namespace keeps the host's /var/log untouched.
+    lab.run(DEVICE, ["mount", "-t", "tmpfs", "tmpfs", "/var/log"])
+    try:
+        lab.run(DEVICE, ["sh", "-c", "printf 'one\\ntwo\\nthree\\n' > /var/log/syslog"])
+        assert cli.ok("logs", DEVICE, "-n", "2").splitlines() == ["two", "three"]
+        result = cli.json("logs", DEVICE, "-n", "1")
+        assert result["path"] == "/var/log/syslog"
+        assert result["entries"] == [{"message": "three"}]
+        filtered = cli.run("logs", DEVICE, "--unit", "ssh")
+        assert filtered.returncode == 1
+        assert "journald is not running" in filtered.stderr
+    finally:
+        lab.run(DEVICE, ["umount", "/var/log"])
+
+
+def test_service_without_systemd_is_clear(cli: LabCli) -> None:
+    # Lab devices run their own small init, not systemd.
+    listing = cli.run("service", "list", DEVICE)
+    assert listing.returncode == 1
+    assert f"{DEVICE}: services.list failed: systemd is not running" in listing.stderr
+    start = cli.run("service", "restart", DEVICE, "ssh")
+    assert start.returncode == 1
+    entry = next(item for item in cli.audit(DEVICE) if item["action"] == "service.restart")
+    assert entry["result"] == "error"
+    assert entry["params"] == {"name": "ssh"}
