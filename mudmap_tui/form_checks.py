@@ -146,6 +146,8 @@ def download_target(text: str) -> Path:
 def remote_path(text: str) -> str:
     """Check a path on the device: absolute, naming a file, without control characters."""
     path = text.strip()
+    if not path:
+        raise InvalidInput("remote path", text, "is required; give a path such as /etc/hosts")
     if not path.startswith("/"):
         raise InvalidInput("remote path", text, "must be absolute, such as /etc/hosts")
     if path.endswith("/"):

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from mudmap_tui.form_checks import FieldErrors
 
@@ -119,6 +119,24 @@ class FormDialog(Dialog[ResultT]):
     def value(self, field: str) -> str:
         """Return the text of an Input field."""
         return self.query_one(f"#field-{field}", Input).value
+
+
+class MarkedCheckbox(Checkbox):
+    """A checkbox that shows X only when checked, so its state reads without colour.
+
+    Textual's Checkbox draws X in both states and tells them apart by colour alone.
+    """
+
+    def on_mount(self) -> None:
+        self._show_mark(self.value)
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self._show_mark(self.value)
+
+    def _show_mark(self, value: bool) -> None:
+        self.BUTTON_INNER = "X" if value else " "
+        self.refresh()
 
 
 def field_row(label: str, control: Widget, field: str) -> ComposeResult:

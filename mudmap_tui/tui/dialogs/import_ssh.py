@@ -14,10 +14,16 @@ from mudmap_tui.sshconfig import ImportPlan, plan_import
 from mudmap_tui.store.models import Device
 from mudmap_tui.tui.dialogs.base import ERROR_MARK, FormDialog, buttons, error_line
 
+# Each row says in words whether it is imported, since the list's check box differs by
+# colour only.
+CHOSEN_MARK = "import"
+SKIPPED_MARK = "skip  "
+
 
 def describe(device: Device) -> str:
     """Describe a device in one line: name, user@host:port and its jump host."""
-    target = f"{device.user}@{device.host}" if device.user else device.host
+    host = f"[{device.host}]" if ":" in device.host else device.host
+    target = f"{device.user}@{host}" if device.user else host
     line = f"{device.name}  {target}:{device.port}"
     if device.jump:
         line += f" via {device.jump}"
@@ -58,13 +64,16 @@ class ImportScreen(FormDialog[list[Device] | None]):
                 f"{len(plan.devices)} devices found; space toggles one, enter imports.",
                 classes="dialog-body",
             )
-            options = [(describe(device), index, True) for index, device in enumerate(plan.devices)]
+            options = [
+                (f"{CHOSEN_MARK} {describe(device)}", index, True)
+                for index, device in enumerate(plan.devices)
+            ]
             yield SelectionList[int](*options, id="field-devices", compact=True)
         else:
             yield Static("No Host entry in this file can become a device.", classes="dialog-body")
         yield error_line("devices")
         if plan.notes:
-            notes = "\n".join(f"- skipped: {note}" for note in plan.notes)
+            notes = "Not imported:\n" + "\n".join(f"- {note}" for note in plan.notes)
             with VerticalScroll(id="import-notes"):
                 yield Static(notes, markup=False)
 
@@ -78,5 +87,11 @@ class ImportScreen(FormDialog[list[Device] | None]):
             )
         return [device for index, device in enumerate(self.plan.devices) if index in chosen]
 
-    def on_selection_list_selection_toggled(self, event: SelectionList.SelectionToggled) -> None:
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
         self.clear_errors()
+        if self.plan is None:
+            return
+        listing = event.selection_list
+        for index, device in enumerate(self.plan.devices):
+            mark = CHOSEN_MARK if index in listing.selected else SKIPPED_MARK
+            listing.replace_option_prompt_at_index(index, f"{mark} {describe(device)}")

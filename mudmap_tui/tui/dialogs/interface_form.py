@@ -19,7 +19,13 @@ from mudmap_tui.interface_params import (
     current_addresses,
     update_params,
 )
-from mudmap_tui.tui.dialogs.base import FieldsScroll, FormDialog, buttons, field_row
+from mudmap_tui.tui.dialogs.base import (
+    FieldsScroll,
+    FormDialog,
+    MarkedCheckbox,
+    buttons,
+    field_row,
+)
 
 COMMON_FIELDS = ("name", "mtu", "state", "addresses")
 STATE_OPTIONS = [("up", "up"), ("down", "down")]
@@ -153,7 +159,7 @@ class InterfaceFormScreen(FormDialog[dict[str, Any] | None]):
 
     def _kind_control(self, kind: str, field: str) -> Widget:
         if field == "stp":
-            return Checkbox("enable STP", compact=True)
+            return MarkedCheckbox("enable STP", compact=True)
         if field == "parent":
             prompt = "none" if kind == "vxlan" else "choose a parent link"
             return Select([(name, name) for name in self.parents], prompt=prompt, compact=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Checkbox, Input, Select
 
 from mudmap_tui.tui.dialogs.interface_form import InterfaceFormScreen
-from tests.tui.dialogs.dialog_app import SMALL_TERMINAL, DialogApp, shown_errors
+from tests.tui.dialogs.dialog_app import SMALL_TERMINAL, DialogApp, screen_text, shown_errors
 
 LINKS = {
     "interfaces": [
@@ -239,3 +239,15 @@ async def test_create_by_keyboard_only() -> None:
         assert app.screen.query_one("#field-kind", Select).value == "veth"
         await pilot.press("tab", *"v0", "tab", *"v1", "enter")
     assert app.results == [{"kind": "veth", "name": "v0", "peer": "v1"}]
+
+
+async def test_stp_box_marked_only_when_on() -> None:
+    app = DialogApp(InterfaceFormScreen("lab1", LINKS, kind="bridge"))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        box = app.screen.query_one("#field-bridge-stp", Checkbox)
+        assert box.BUTTON_INNER == " "
+        box.focus()
+        await pilot.press("space")
+        assert box.value
+        assert box.BUTTON_INNER == "X"
+        assert "▐X▌ enable STP" in screen_text(app)

@@ -185,3 +185,18 @@ async def test_download_into_missing_folder(tmp_path: Path) -> None:
         errors = shown_errors(app)
         assert "does not exist" in errors["local"]
         assert "names a folder" in errors["remote"]
+
+
+async def test_import_rows_say_import_or_skip(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(SSH_CONFIG)
+    app = DialogApp(ImportScreen(config))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        listing = app.screen.query_one("#field-devices", SelectionList)
+        listing.focus()
+        await pilot.press("space")
+        prompts = [str(listing.get_option_at_index(index).prompt) for index in range(2)]
+    assert prompts == [
+        "skip   edge1  ops@192.0.2.10:2222",
+        "import core1  [2001:db8::1]:22 via edge1",
+    ]
