@@ -124,7 +124,7 @@ class FormDialog(Dialog[ResultT]):
 class MarkedCheckbox(Checkbox):
     """A checkbox that shows X only when checked, so its state reads without colour.
 
-    Textual's Checkbox draws X in both states and tells them apart by colour alone.
+    Textual 8.2's Checkbox draws X in both states and only the colour differs.
     """
 
     def on_mount(self) -> None:

@@ -14,8 +14,8 @@ from mudmap_tui.sshconfig import ImportPlan, plan_import
 from mudmap_tui.store.models import Device
 from mudmap_tui.tui.dialogs.base import ERROR_MARK, FormDialog, buttons, error_line
 
-# Each row says in words whether it is imported, since the list's check box differs by
-# colour only.
+# Each row starts with a word for whether it is imported, because the list's check box
+# differs by colour only.
 CHOSEN_MARK = "import"
 SKIPPED_MARK = "skip  "
 
