@@ -11,7 +11,7 @@ import ipaddress
 import re
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from agent.errors import invalid
+from agent.errors import AgentError, invalid
 
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -61,11 +61,13 @@ def only(params: Dict[str, Any], allowed: Iterable[str]) -> None:
     """Reject members that the method does not take, so a misspelt option is never ignored."""
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise invalid(
-            unknown[0],
-            params[unknown[0]],
-            "is not a parameter of this method",
-            hint="accepted: %s" % ", ".join(sorted(allowed)),
+        # The value is left out of the message because a misplaced member may be a secret,
+        # such as a private key sent to a method that does not take one.
+        raise AgentError(
+            "invalid_params",
+            "unknown parameter %r: this method accepts %s"
+            % (unknown[0], ", ".join(sorted(allowed)) or "no parameters"),
+            field=unknown[0],
         )
 
 
@@ -115,6 +117,9 @@ def interface_name(field: str, value: Any) -> str:
         )
     if value in (".", ".."):
         raise invalid(field, value, "must not be '.' or '..'")
+    if value.startswith("-"):
+        # The kernel allows it, but ip, wg and wireguard-go would read such a name as an option.
+        raise invalid(field, value, "must not start with '-'")
     if any(byte in _IFNAME_BAD_BYTES for byte in raw):
         raise invalid(field, value, "must not contain '/', ':', whitespace or control characters")
     return value

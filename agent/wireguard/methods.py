@@ -70,12 +70,15 @@ def set_(request: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _restore_settings(name: str, before: Device) -> None:
-    """Put back the listen port and fwmark after a failed set.
+    """Put back the private key, listen port and fwmark after a failed set.
 
     wireguard-go applies a set line by line, so a listen port that is already in use leaves
-    the interface listening on no port at all unless the old one is restored.
+    the lines before it applied (a new private key among them) and the interface listening
+    on no port at all unless the old settings are restored.
     """
-    restore = DeviceChange(listen_port=before.listen_port, fwmark=before.fwmark)
+    restore = DeviceChange(
+        private_key=before.private_key, listen_port=before.listen_port, fwmark=before.fwmark
+    )
     try:
         device.apply(name, restore)
     except AgentError as error:

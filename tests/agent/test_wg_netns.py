@@ -211,6 +211,34 @@ def test_listen_port_in_use_is_conflict(pair: tuple[Side, Side]) -> None:
     assert port_after == PORT + 1
 
 
+def test_failed_set_keeps_private_key(pair: tuple[Side, Side]) -> None:
+    left, _ = pair
+    first, second = unique_tag(), unique_tag()
+    new_key = keys.encode_key(keys.generate_private_key())
+    with left.agent() as agent:
+        agent.call("wg.create", name=first, listen_port=PORT)
+        public_before = agent.call("wg.create", name=second, listen_port=PORT + 1)["public_key"]
+        with pytest.raises(AgentCallError) as error:
+            agent.call("wg.set", name=second, private_key=new_key, listen_port=PORT)
+        public_after = agent.call("wg.get", name=second)["public_key"]
+        agent.call("wg.delete", name=first)
+        agent.call("wg.delete", name=second)
+
+    assert error.value.kind == "conflict"
+    assert public_after == public_before
+
+
+def test_misplaced_key_not_echoed(pair: tuple[Side, Side]) -> None:
+    left, _ = pair
+    secret = keys.encode_key(keys.generate_private_key())
+    with left.agent() as agent, pytest.raises(AgentCallError) as error:
+        agent.call("wg.create", name=unique_tag(), private_key=secret)
+
+    assert error.value.kind == "invalid_params"
+    assert "private_key" in error.value.message
+    assert secret not in error.value.message
+
+
 def test_create_existing_name_is_rejected(pair: tuple[Side, Side]) -> None:
     left, _ = pair
     veth = next(name for name in link_names(left) if name.startswith("h3"))
