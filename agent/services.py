@@ -16,10 +16,14 @@ SYSTEMCTL = "systemctl"
 # (90 s by default in systemd).
 JOB_TIMEOUT = 120.0
 READ_TIMEOUT = 30.0
+# A changing method runs one systemctl job, then reads the unit's status back.
+_ACTION_DEADLINE = JOB_TIMEOUT + READ_TIMEOUT + 5
 DEADLINES = {
-    "services.start": JOB_TIMEOUT + 5,
-    "services.stop": JOB_TIMEOUT + 5,
-    "services.restart": JOB_TIMEOUT + 5,
+    "services.start": _ACTION_DEADLINE,
+    "services.stop": _ACTION_DEADLINE,
+    "services.restart": _ACTION_DEADLINE,
+    "services.enable": _ACTION_DEADLINE,
+    "services.disable": _ACTION_DEADLINE,
 }
 
 # systemd's unit_name_is_valid(): at most 255 bytes, a non-empty prefix of
