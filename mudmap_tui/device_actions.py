@@ -8,7 +8,6 @@ Example::
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -17,15 +16,13 @@ from sqlite_utils import Database
 from mudmap_tui.errors import MudmapError
 from mudmap_tui.ssh.agent_channel import AgentSession, agent_session, default_bundle
 from mudmap_tui.ssh.connection import DeviceConnection
-from mudmap_tui.ssh.errors import AgentCallError, SshError
+from mudmap_tui.ssh.errors import AgentCallError
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store import audit
 
-log = logging.getLogger("mudmap.device_actions")
-
 T = TypeVar("T")
 
-# What the user can do about each agent error kind, appended to the agent's message.
+# The user's next step for each agent error kind, appended to the agent's message.
 FIXES_BY_KIND = {
     "invalid_params": "correct the value and run the command again",
     "not_found": "check the name, for example with `mudmap iface list {device}`",
@@ -105,7 +102,7 @@ async def audited(
     """
     try:
         result = await work()
-    except (MudmapError, SshError) as error:
+    except MudmapError as error:
         audit.record(db, action, device=device, params=params, result="error", detail=str(error))
         raise
     audit.record(db, action, device=device, params=params, result="ok")

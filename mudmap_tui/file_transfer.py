@@ -25,7 +25,7 @@ from mudmap_tui.ssh.errors import SshError
 
 @dataclass(frozen=True)
 class Transfer:
-    """What one put or get copied."""
+    """The source, target, size and permission bits of one completed put or get."""
 
     source: str
     target: str

@@ -5,8 +5,8 @@ passwordless sudoers drop-in, and records on the device in ``/etc/mudmap/onboard
 exactly what it added. Offboarding reads that record and removes those things and nothing
 else. Both scripts are idempotent: a second run adds or removes nothing.
 
-The password is used for one SSH login (and, for a login user other than root, fed to
-``sudo -S``); it is never stored, logged or shown.
+The password is used for one SSH login, and fed to ``sudo -S`` when the login user is not
+root. It is never stored, logged or shown.
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ if [ "$account" = mudmap ]; then
         echo user=present
     else
         useradd --create-home --shell /bin/sh --comment "mudmap fleet manager" mudmap
-        # useradd leaves the password locked ("!"), and sshd without PAM then refuses even
-        # key logins; "*" means no password login but an unlocked account.
+        # useradd leaves the password locked ("!"), and sshd without PAM rejects even key
+        # logins to a locked account. "*" allows no password login but is not locked.
         usermod -p '*' mudmap
         user_created=1
         echo user=created
@@ -373,7 +373,7 @@ def check_account(account: str) -> str:
 
 @dataclass
 class OnboardResult:
-    """What onboarding found and changed on one device."""
+    """The outcome of onboarding one device: the account, the key and what was added."""
 
     device: str
     account: str

@@ -1,6 +1,6 @@
 """Reboot or power off a device through its agent, and watch it go down and come back.
 
-The agent answers ``system.reboot`` before it acts, so the controller then waits until the
+The agent responds to ``system.reboot`` before it acts. The controller then waits until the
 device's SSH connection drops (the device went down) and, for a reboot, until a new
 connection succeeds (the device is back). The downtime is measured between those two.
 """
@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from mudmap_tui.device_actions import DeviceLink
 from mudmap_tui.ssh.errors import SshError, TimedOut
 
-# How long a device may take to drop its connection after the agent's answer, and to
-# answer SSH again after that; physical machines with slow firmware need minutes.
+# Seconds a device may take to drop its connection after the agent's response, and to
+# accept SSH again after that. Physical machines with slow firmware need minutes.
 DOWN_TIMEOUT = 120.0
 UP_TIMEOUT = 600.0
 POLL_INTERVAL = 0.2
-# Seconds between the agent's answer and the action, so the answer reaches us first.
+# Seconds between the agent's response and the action, so the response reaches us first.
 ACTION_DELAY = 1.0
 
 
 @dataclass
 class PowerResult:
-    """How a reboot or shutdown went; times in seconds from the request."""
+    """The timeline of one reboot or shutdown, in seconds from the request."""
 
     device: str
     action: str

@@ -24,7 +24,7 @@ def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = T
                         help="record the device's host key if none is known yet; a changed "
                         "key is still rejected")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S",
-                        help="seconds to wait for the device's answer (default %(default)s)")
+                        help="seconds to wait for the device's response (default %(default)s)")
     if json_output:
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 

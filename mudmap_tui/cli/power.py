@@ -29,7 +29,7 @@ def register(subparsers: Subparsers) -> None:
         parser.add_argument("--yes", action="store_true",
                             help="do not ask; act on every device named")
         parser.add_argument("--up-timeout", type=float, default=power.UP_TIMEOUT, metavar="S",
-                            help="seconds to wait for a rebooted device to answer "
+                            help="seconds to wait for a rebooted device to accept SSH again "
                             "(default %(default)s)")
         add_device_options(parser)
         parser.set_defaults(func=cmd_power, action=action)

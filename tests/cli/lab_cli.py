@@ -46,13 +46,15 @@ class LabCli:
 
     def run(self, *args: str, input: str | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([MUDMAP, *args], capture_output=True, text=True, input=input,
+        # An empty stdin rather than the inherited one, so no command ever finds a terminal.
+        return subprocess.run([MUDMAP, *args], capture_output=True, text=True,
+                              input="" if input is None else input,
                               env=self.env, timeout=timeout, cwd=str(self.root))
 
     def ok(self, *args: str, input: str | None = None) -> str:
         """Run and require exit status 0; return stdout."""
         result = self.run(*args, input=input)
-        assert result.returncode == 0, f"mudmap {' '.join(args)}: {result.stderr}"
+        assert result.returncode == 0, f"mudmap {' '.join(args)}: {result.stderr}{result.stdout}"
         return result.stdout
 
     def json(self, *args: str) -> Any:

@@ -80,7 +80,7 @@ def test_iface_invalid_mtu_exits_2(cli: LabCli, lab: Lab) -> None:
 
 
 def test_iface_unsupported_kind_changes_nothing(cli: LabCli, lab: Lab) -> None:
-    # This kernel has no dummy links (see the lab's probe); the agent must say so.
+    # This kernel has no dummy links (the lab probes for them), so the agent must report it.
     before = set(device_links(lab, DEVICE))
     if lab.layout.kernel_has_dummy:
         pytest.fail("the test expects a kernel without dummy links, as on this machine")
