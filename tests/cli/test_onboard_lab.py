@@ -127,8 +127,16 @@ def test_onboard_mudmap_account_with_sudo(cli: LabCli, lab: Lab, onboard_device:
     assert len([line for line in passwd.splitlines() if line.startswith("mudmap:")]) == 1
     assert len(authorized_lines(lab, "/home/mudmap/.ssh/authorized_keys")) == 1
 
-    # As the mudmap account, agent commands run through sudo -n.
+    # As the mudmap account, agent commands and backups run through sudo -n.
     assert cli.json("iface", "list", DEVICE)
+    lab.run(DEVICE, ["sh", "-c", "umask 077 && echo '[Interface]' > /etc/wireguard/h5sudo.conf"])
+    try:
+        backup = cli.json("backup", DEVICE)["results"][0]
+    finally:
+        lab.run(DEVICE, ["rm", "-f", "/etc/wireguard/h5sudo.conf"])
+    assert backup["outcome"] == "ok"
+    manifest = cli.json("backup", "show", str(backup["value"]["id"]))["manifest"]
+    assert "/etc/wireguard/h5sudo.conf" in [entry["path"] for entry in manifest["files"]]
 
     cli.ok("device", "offboard", DEVICE)
     assert lab.run(DEVICE, ["id", "mudmap"], check=False).returncode != 0
