@@ -66,6 +66,11 @@ class LabCli:
             args += ["--device", device]
         return json.loads(self.ok(*args))
 
+    def database_bytes(self) -> bytes:
+        """Return the bytes of the inventory file and its WAL and shared-memory files."""
+        files = sorted(self.root.glob(self.db_path.name + "*"))
+        return b"".join(path.read_bytes() for path in files)
+
     def device(self, name: str) -> Device:
         db = open_database(self.db_path)
         try:

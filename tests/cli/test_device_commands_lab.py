@@ -138,7 +138,7 @@ def test_wg_peer_add_set_remove(cli: LabCli, lab: Lab, tmp_path: Path) -> None:
     entries = cli.audit(DEVICE)
     added = next(entry for entry in entries if entry["action"] == "wg.peer.add")
     assert added["params"]["preshared_key"] == "<redacted>"
-    assert preshared.encode() not in cli.db_path.read_bytes()
+    assert preshared.encode() not in cli.database_bytes()
 
 
 def test_put_get_round_trip(cli: LabCli, lab: Lab, tmp_path: Path) -> None:

@@ -93,7 +93,10 @@ def test_onboard_root_then_again_then_offboard(cli: LabCli, lab: Lab,
     actions = [entry["action"] for entry in cli.audit(DEVICE)]
     assert actions.count("device.onboard") == 2
     assert "device.offboard" in actions
-    assert PASSWORD.encode() not in cli.db_path.read_bytes()
+    assert PASSWORD.encode() not in cli.database_bytes()
+    for path in cli.root.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
     assert PASSWORD not in cli.ok("audit", "--device", DEVICE)
 
 
