@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
 DEVICE = "lab3"
 PASSWORD = "h5-Onboard-pw-7731"
+SUDO_PASSWORD = "h5-sudo-pw-5521"
 
 
 @pytest.fixture
@@ -164,17 +165,21 @@ def test_onboard_wrong_password_records_nothing(cli: LabCli, lab: Lab,
     assert authorized_lines(lab, "/root/.ssh/authorized_keys") == []
 
 
-def test_sudo_password_prompt_is_clear_error(cli: LabCli, lab: Lab,
-                                             onboard_device: str) -> None:
-    # A user whose sudo rule wants a password, who logs in with the lab's client key.
+def add_sudo_password_user(lab: Lab) -> None:
+    """Add h5pw, whose sudo rule wants a password, and who logs in with the lab's key."""
     lab.run(DEVICE, ["useradd", "--create-home", "--shell", "/bin/sh", "h5pw"])
     public = lab.client_key.with_suffix(".pub").read_text()
     lab.run(DEVICE, ["sh", "-c", "mkdir -p /home/h5pw/.ssh && cat > "
                      "/home/h5pw/.ssh/authorized_keys && chown -R h5pw: /home/h5pw/.ssh"],
             input=public)
-    lab.run(DEVICE, ["chpasswd"], input="h5pw:h5-sudo-pw-5521\n")
+    lab.run(DEVICE, ["chpasswd"], input=f"h5pw:{SUDO_PASSWORD}\n")
     lab.run(DEVICE, ["sh", "-c", "echo 'h5pw ALL=(ALL:ALL) ALL' > /etc/sudoers.d/h5pw && "
                      "chmod 0440 /etc/sudoers.d/h5pw"])
+
+
+def test_sudo_password_prompt_is_clear_error(cli: LabCli, lab: Lab,
+                                             onboard_device: str) -> None:
+    add_sudo_password_user(lab)
     cli.ok("device", "edit", DEVICE, "--user", "h5pw")
 
     for command in (["iface", "list", DEVICE], ["backup", DEVICE],
@@ -186,3 +191,17 @@ def test_sudo_password_prompt_is_clear_error(cli: LabCli, lab: Lab,
         assert "passwordless sudo" in result.stderr or "log in as root" in result.stderr
     failed = next(entry for entry in cli.audit(DEVICE) if entry["action"] == "iface.create")
     assert failed["result"] == "error"
+
+
+def test_onboard_through_sudo_with_password(cli: LabCli, lab: Lab,
+                                            onboard_device: str) -> None:
+    # The login user's password also answers sudo's prompt (sudo -S).
+    add_sudo_password_user(lab)
+    key = cli.data_dir / "keys" / "mudmap_ed25519"
+    cli.ok("device", "onboard", DEVICE, "--login-user", "h5pw", "--password-stdin",
+           input=SUDO_PASSWORD + "\n")
+    assert key_login(lab, key, "root").returncode == 0
+    assert cli.device(DEVICE).user == "root"
+    assert SUDO_PASSWORD.encode() not in cli.database_bytes()
+    cli.ok("device", "offboard", DEVICE)
+    assert authorized_lines(lab, "/root/.ssh/authorized_keys") == []
