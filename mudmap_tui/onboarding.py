@@ -279,13 +279,12 @@ async def login(
         "agent_path": None,
         "client_keys": client_keys or None,
         "password": password,
-        "preferred_auth": "publickey,password" if client_keys else "password",
+        "preferred_auth": ("publickey,password" if client_keys
+                           else "password,keyboard-interactive"),
         "connect_timeout": target.connect_timeout,
         "login_timeout": target.login_timeout,
         "tunnel": tunnel,
     }
-    if not client_keys:
-        options["preferred_auth"] = "password,keyboard-interactive"
     entry = f"{user}@{target.host}:{target.port}"
     try:
         return await asyncio.wait_for(
