@@ -23,10 +23,11 @@ import fcntl
 import json
 import logging
 import os
+import re
 import sys
 import time
 import uuid
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from agent import snapshot, validate
 from agent.errors import AgentError, invalid
@@ -44,6 +45,8 @@ GUARD_START_TIMEOUT = 10.0
 # The largest step_delay a caller may ask for; it exists to test a kill in mid-apply.
 MAX_STEP_DELAY = 30.0
 MAX_OPS = 64
+
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 OP_METHODS = (
     "interfaces.create",
@@ -469,7 +472,7 @@ def _check_persist(ops: List[Op]) -> None:
 
 @method("changes.apply")
 def changes_apply(params: Dict[str, Any]) -> Dict[str, Any]:
-    params = _params(params, ("state_hash", "timeout", "actor", "step_delay"))
+    params = _params(params, ("state_hash", "timeout", "actor", "step_delay", "id"))
     ops = parse_ops(validate.required(params, "ops"))
     expected = validate.required(params, "state_hash")
     persist = validate.boolean("persist", params.get("persist", False))
@@ -488,7 +491,7 @@ def changes_apply(params: Dict[str, Any]) -> Dict[str, Any]:
                 text=plan["text"],
                 state_hash=plan["state_hash"],
             )
-        change_id = new_change_id()
+        change_id = _new_id(params.get("id"))
         meta = _arm(change_id, plan, ops, timeout, persist, params.get("actor"))
     return _run_ops(change_id, meta, ops, persist, step_delay)
 
@@ -501,6 +504,17 @@ def _number(field: str, value: Any, low: float, high: float) -> float:
 
 def new_change_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+def _new_id(requested: Any) -> str:
+    """Use the controller's id, so it can find the outcome even when the reply is lost."""
+    if requested is None:
+        return new_change_id()
+    if not isinstance(requested, str) or not ID_RE.match(requested):
+        raise invalid("id", requested, "must be 1 to 64 letters, digits, '-' or '_'")
+    if os.path.exists(change_dir(requested)) or os.path.exists(record_path(requested)):
+        raise AgentError("exists", "a change with id %s already exists" % requested)
+    return requested
 
 
 def _arm(
@@ -612,22 +626,37 @@ def _run_ops(
     for position, (name, params) in enumerate(ops):
         if step_delay and position:
             time.sleep(step_delay)
-        try:
-            results.append(METHODS[name](copy.deepcopy(params)))
-        except AgentError as error:
-            return _fail(change_id, position, name, error)
+        # The lock keeps each operation and the rollback process from running at once.
+        with change_lock():
+            _require_armed(change_id, position)
+            try:
+                results.append(METHODS[name](copy.deepcopy(params)))
+            except AgentError as error:
+                return _fail(change_id, position, name, error)
     files: List[str] = []
-    if persist:
-        from agent import persist as persistence
+    with change_lock():
+        _require_armed(change_id, len(ops))
+        if persist:
+            from agent import persist as persistence
 
-        try:
-            files = persistence.write(touched_names(ops), ops)
-        except AgentError as error:
-            return _fail(change_id, len(ops), "persist", error)
-    update_record(change_id, status="pending", files=files)
+            try:
+                files = persistence.write(touched_names(ops), ops)
+            except AgentError as error:
+                return _fail(change_id, len(ops), "persist", error)
+        update_record(change_id, status="pending", files=files)
     result = public_meta(meta)
     result.update({"status": "pending", "results": _redact(results), "files": files})
     return result
+
+
+def _require_armed(change_id: str, position: int) -> None:
+    if not os.path.exists(os.path.join(change_dir(change_id), ARMED)):
+        raise AgentError(
+            "conflict",
+            "change %s was rolled back by its guard before step %d finished; apply it again "
+            "with a longer timeout" % (change_id, position),
+            change=change_id,
+        )
 
 
 def _fail(change_id: str, position: int, name: str, error: AgentError) -> Dict[str, Any]:
@@ -725,14 +754,31 @@ def changes_status(params: Dict[str, Any]) -> Dict[str, Any]:
     with change_lock():
         pending = pending_changes()
         pending_ids = {change["id"] for change in pending}
+        mark_abandoned(pending_ids)
         unreported = [
             record
             for record in read_records()
             if not record.get("reported")
             and record["id"] not in pending_ids
-            and record.get("status") != "applying"
         ]
     return {"pending": pending, "unreported": unreported}
+
+
+def mark_abandoned(pending_ids: Set[str]) -> None:
+    """Close the records of changes whose guard ended without a confirm or a rollback.
+
+    A reboot empties /run and ends the rollback process, which leaves such a record; the
+    caller holds the change lock, so no apply or rollback is between two steps.
+    """
+    for record in read_records():
+        if record.get("status") in ("applying", "pending") and record["id"] not in pending_ids:
+            log.warning("change %s has no running guard; marking it abandoned", record["id"])
+            update_record(
+                record["id"],
+                status="abandoned",
+                reason="the rollback process ended before the deadline, for example by a reboot",
+                reported=False,
+            )
 
 
 @method("changes.ack")

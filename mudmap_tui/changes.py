@@ -22,6 +22,7 @@ import contextlib
 import getpass
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from sqlite_utils import Database
 
 from mudmap_tui.errors import MudmapError
 from mudmap_tui.ssh.agent_channel import AgentBundle, AgentSession, agent_session, default_bundle
-from mudmap_tui.ssh.errors import AgentCallError, AgentConflict, SshError
+from mudmap_tui.ssh.errors import AgentCallError, AgentConflict, AgentTimedOut, SshError
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store import audit
 
@@ -123,6 +124,9 @@ class ChangeRunner:
                                   "actor": self.actor}
         if step_delay:
             params["step_delay"] = step_delay
+        # Our own id lets us find the outcome when the reply is lost on a cut path.
+        change_id = new_change_id()
+        params["id"] = change_id
         started = time.time()
         try:
             # A reply later than the guard's deadline is useless: the change is rolled back.
@@ -132,14 +136,18 @@ class ChangeRunner:
             self._audit("change.apply", plan.device, {"diff": plan.diff}, "conflict",
                         error.message)
             raise ChangeConflict(f"{plan.device}: {error.message}", error.data) from None
+        except AgentTimedOut as error:
+            # Still applying when the call's deadline passed: the guard decides the outcome.
+            self._audit("change.apply", plan.device, {"diff": plan.diff}, "unknown",
+                        error.message)
+            return await self.wait_for_rollback(plan.device, change_id, started + timeout)
         except AgentCallError as error:
             self._audit("change.apply", plan.device, {"diff": plan.diff}, "failed", error.message)
             raise ChangeError(f"{plan.device}: {error.message}") from None
         except SshError as error:
             # The change may have cut the path while it was applied; the guard restores it.
             self._audit("change.apply", plan.device, {"diff": plan.diff}, "unknown", str(error))
-            return await self.wait_for_rollback(plan.device, None, started + timeout)
-        change_id = result["id"]
+            return await self.wait_for_rollback(plan.device, change_id, started + timeout)
         self._audit("change.apply", plan.device, {"id": change_id, "diff": plan.diff,
                                                   "timeout": timeout, "files": result["files"]})
         if not confirm:
@@ -177,8 +185,7 @@ class ChangeRunner:
         self._audit("change.confirm", device, {"id": change_id})
         return Outcome(device, change_id, "confirmed", record=result["record"])
 
-    async def wait_for_rollback(self, device: str, change_id: str | None,
-                                deadline: float) -> Outcome:
+    async def wait_for_rollback(self, device: str, change_id: str, deadline: float) -> Outcome:
         """Wait out the guard's deadline, reconnect the pooled connection, and read the outcome."""
         give_up = deadline + ROLLBACK_GRACE
         await asyncio.sleep(max(0.0, deadline - time.time()))
@@ -190,12 +197,12 @@ class ChangeRunner:
                 last_error = error
                 await asyncio.sleep(RECONNECT_INTERVAL)
                 continue
-            if change_id is not None and any(p["id"] == change_id for p in status["pending"]):
+            if any(p["id"] == change_id for p in status["pending"]):
                 await asyncio.sleep(RECONNECT_INTERVAL)
                 continue
             records = await self.sync(device, status)
             for record in records:
-                if change_id is None or record["id"] == change_id:
+                if record["id"] == change_id:
                     return Outcome(device, record["id"], record["status"],
                                    record.get("reason", ""), record)
             return Outcome(device, change_id, "unknown",
@@ -246,6 +253,11 @@ class ChangeRunner:
         if self.db is not None:
             audit.record(self.db, action, device=device, params=params, result=result,
                          detail=detail, actor=actor or self.actor)
+
+
+def new_change_id() -> str:
+    """Name a change by its UTC start time and a random suffix, as the agent does."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
 
 
 def _local_user() -> str:

@@ -287,3 +287,22 @@ async def test_wireguard_settings_come_back(changes_lab: Lab, runner: ChangeRunn
     finally:
         cleanup = await runner.plan("lab2", [op("wg.delete", name="wgr")])
         await runner.apply(cleanup, timeout=GUARD)
+
+
+async def test_guard_expiry_stops_remaining_steps(changes_lab: Lab, runner: ChangeRunner,
+                                                 db: Database) -> None:
+    plan = await runner.plan("lab3", [
+        op("interfaces.create", kind="bridge", name="brs1"),
+        op("interfaces.create", kind="bridge", name="brs2"),
+    ])
+    outcome = await runner.apply(plan, timeout=GUARD, step_delay=GUARD + 4)
+    assert outcome.status == "rolled_back"
+    assert link(changes_lab, "lab3", "brs1") is None
+    # The second step would have run GUARD + 4 s after the first; it must never run.
+    await asyncio.sleep(6)
+    assert link(changes_lab, "lab3", "brs2") is None
+    status = await runner.status("lab3")
+    assert status["pending"] == []
+    rollbacks = [entry.params["id"] for entry in audit.list(db, device="lab3")
+                 if entry.action == "change.rollback"]
+    assert outcome.change_id in rollbacks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from mudmap_tui.changes import ChangeRunner
 from mudmap_tui.lab import Lab
-from mudmap_tui.ssh.errors import AgentUnsupported
+from mudmap_tui.ssh.errors import AgentUnsupported, SshError
 from tests.changes.conftest import addresses, link, wait_until
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
@@ -39,6 +40,19 @@ def booted_again(lab: Lab, device: str, old_init: int) -> bool:
     return record["state"] == "up" and record.get("init_pid") != old_init
 
 
+async def status_after_reboot(runner: ChangeRunner, device: str) -> dict[str, Any]:
+    """Read changes.status over new connections, retrying while the host relearns the MAC."""
+    for _attempt in range(6):
+        after = ChangeRunner(runner.pool.fresh(), bundle=runner.bundle, actor="tester")
+        try:
+            return await after.status(device)
+        except SshError:
+            await asyncio.sleep(2)
+        finally:
+            await after.pool.close()
+    raise AssertionError(f"{device} did not accept SSH connections after its reboot")
+
+
 async def test_persisted_links_survive_reboot(changes_lab: Lab, runner: ChangeRunner) -> None:
     plan = await runner.plan("lab3", [
         op("interfaces.create", kind="bridge", name="brp", state="up"),
@@ -58,6 +72,9 @@ async def test_persisted_links_survive_reboot(changes_lab: Lab, runner: ChangeRu
     assert file_mode(changes_lab, "lab3", "/etc/network/interfaces.d/brp") is not None
     public_key = wg_value(changes_lab, "lab3", "wgp", "public-key")
 
+    pending = await runner.plan("lab3", [op("interfaces.create", kind="bridge", name="brz")])
+    left_pending = await runner.apply(pending, timeout=300, confirm=False)
+
     old_init = changes_lab.init_pid("lab3")
     changes_lab.reboot_from_inside("lab3")
     assert wait_until(lambda: booted_again(changes_lab, "lab3", old_init), 90, interval=1)
@@ -72,6 +89,13 @@ async def test_persisted_links_survive_reboot(changes_lab: Lab, runner: ChangeRu
     console = (changes_lab.layout.device_dir("lab3") / "console.log").read_text()
     assert "boot: ifup -a exited with status 0" in console
     assert "boot: wg-quick up wgp exited with status 0" in console
+
+    # The reboot ended the pending change's guard; its record says so.
+    assert link(changes_lab, "lab3", "brz") is None
+    status = await status_after_reboot(runner, "lab3")
+    assert status["pending"] == []
+    (record,) = [r for r in status["unreported"] if r["id"] == left_pending.change_id]
+    assert record["status"] == "abandoned"
 
 
 async def test_drift_after_out_of_band_address(changes_lab: Lab,
