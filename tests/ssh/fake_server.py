@@ -36,6 +36,9 @@ class FakeServer:
     device: Device
     hostkeys: HostKeyStore
     connections: int = 0
+    # Connections between TCP accept and successful authentication, now and at most.
+    unauthenticated: int = 0
+    peak_unauthenticated: int = 0
 
     def pool(self, policy: HostKeyPolicy = HostKeyPolicy.STRICT,
              **settings: float) -> ConnectionPool:
@@ -62,6 +65,12 @@ async def start_fake_server(tmp_path: Path, handler: Handler) -> FakeServer:
         def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
             assert fake is not None
             fake.connections += 1
+            fake.unauthenticated += 1
+            fake.peak_unauthenticated = max(fake.peak_unauthenticated, fake.unauthenticated)
+
+        def auth_completed(self) -> None:
+            assert fake is not None
+            fake.unauthenticated -= 1
 
     server = await asyncssh.listen(
         "127.0.0.1", 0, server_host_keys=[host_key], authorized_client_keys=authorized,

@@ -281,3 +281,21 @@ async def test_agent_upload_to_full_disk(tmp_path: Path) -> None:
     finally:
         await pool.close()
         await server.close()
+
+
+async def test_connection_starts_capped_per_server(tmp_path: Path) -> None:
+    from mudmap_tui.ssh.config import SshSettings
+    from mudmap_tui.ssh.pool import MAX_STARTS_PER_SERVER, ConnectionPool
+
+    server = await start_fake_server(tmp_path, echo_or_drop)
+    # Twenty inventory names for one sshd, as with aliases of one host.
+    devices = [server.device.model_copy(update={"name": f"alias{i}"}) for i in range(20)]
+    pool = ConnectionPool(devices, settings=SshSettings(config_paths=[]),
+                          hostkeys=server.hostkeys)
+    try:
+        await asyncio.gather(*(pool.connection(device.name) for device in devices))
+        assert server.connections == 20
+        assert 1 < server.peak_unauthenticated <= MAX_STARTS_PER_SERVER
+    finally:
+        await pool.close()
+        await server.close()

@@ -291,3 +291,23 @@ async def test_inline_jump_host_reaches_inner(lab: Lab, tmp_path: Path) -> None:
         assert hop is not None and hop.connected
     finally:
         await pool.close()
+
+
+async def test_cancel_stops_remote_commands(lab: Lab, lab_pool: ConnectionPool) -> None:
+    marker = "sleep 4545"
+    devices = ["lab1", "lab2"]
+    run = fleet.run_command(lab_pool, devices, f"echo started; {marker}", timeout=120)
+    started: set[str] = set()
+    async for event in run.events():
+        if isinstance(event, fleet.OutputReceived):
+            started.add(event.device)
+            if started == set(devices):
+                run.cancel()
+    results = await run.wait()
+    assert [result.outcome for result in results] == [fleet.Outcome.CANCELLED] * 2
+    for device in devices:
+        for _ in range(100):
+            if marker not in device_processes(lab, device):
+                break
+            await asyncio.sleep(0.1)
+        assert marker not in device_processes(lab, device)
