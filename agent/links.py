@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import json
 import logging
 import os
 import socket
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -19,7 +20,13 @@ from pyroute2.netlink.exceptions import NetlinkError
 from agent import validate
 from agent.errors import AgentError, invalid
 from agent.registry import method
-from agent.rtnl_dump import dump_links_and_addresses
+from agent.rtnl_dump import (
+    Memo,
+    dump_bodies,
+    dump_links_and_addresses,
+    parse_address,
+    parse_link,
+)
 
 ARPHRD_LOOPBACK = 772
 
@@ -104,8 +111,12 @@ def open_netlink() -> IPRoute:
 
 def dump() -> Tuple[List[Message], List[Message]]:
     """Dump every link and every address of this network namespace, once each."""
+    return _read_dumps(dump_links_and_addresses)
+
+
+def _read_dumps(read: Callable[[], Tuple[List[Any], List[Any]]]) -> Tuple[List[Any], List[Any]]:
     try:
-        return dump_links_and_addresses()
+        return read()
     except NetlinkError as error:
         raise netlink_error(error, "cannot read links and addresses") from None
     except OSError as error:
@@ -146,7 +157,9 @@ def describe_address(message: Message) -> Dict[str, Any]:
     family = message["family"]
     local = message.get("IFA_LOCAL")
     peer = message.get("IFA_ADDRESS")
-    address = local or peer if family == socket.AF_INET else peer or local
+    # Both families carry the own address in IFA_LOCAL when there is a peer, and IFA_ADDRESS
+    # then contains the peer. Without a peer, IPv6 sends IFA_ADDRESS alone.
+    address = local or peer
     flags = message.get("IFA_FLAGS")
     if flags is None:
         flags = message["flags"]
@@ -354,13 +367,64 @@ def wireguard_details(name: str) -> Optional[Dict[str, Any]]:
     return describe(name) if callable(describe) else None
 
 
+# The server writes responses with the same separators and ASCII escapes, so the text built
+# here reads exactly as the server's json.dumps would write the same objects.
+JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+EMPTY_ADDRESSES = b'"addresses":[]'
+
+
+def encode_address(data: bytes, start: int, end: int) -> Tuple[int, bytes]:
+    """Decode an address message body into its link index and its description as JSON."""
+    message = parse_address(data, start, end)
+    return message["index"], JSON_ENCODER.encode(describe_address(message)).encode("ascii")
+
+
+# interfaces.list reuses the decoded links and encoded addresses whose message bytes did not
+# change since the previous listing. A link's message changes with every packet it counts
+# and a bridge's with its timers, so mostly addresses and idle links are reused.
+LINK_MEMO = Memo(parse_link)
+ADDRESS_MEMO = Memo(encode_address)
+
+
+def encode_listing(table: LinkTable, address_texts: List[Tuple[int, bytes]]) -> bytes:
+    """Encode the interfaces.list result for ``table`` with the addresses given as JSON.
+
+    The links' descriptions are encoded with empty address lists, and each link's address
+    texts then go into its list. Inside a JSON string every quote is escaped, so the text of
+    an empty ``addresses`` member occurs only where a description has that member.
+    """
+    by_index: Dict[int, List[bytes]] = {}
+    for index, address_text in address_texts:
+        by_index.setdefault(index, []).append(address_text)
+    descriptions = [table.describe(link) for link in table.links]
+    pieces = JSON_ENCODER.encode(descriptions).encode("ascii").split(EMPTY_ADDRESSES)
+    if len(pieces) != len(table.links) + 1:
+        raise AgentError(
+            "failed",
+            "found %d empty address lists for %d links in the listing's JSON"
+            % (len(pieces) - 1, len(table.links)),
+        )
+    parts = [b'{"interfaces":', pieces[0]]
+    for link, piece in zip(table.links, pieces[1:]):  # noqa: B905
+        parts += (b'"addresses":[', b",".join(by_index.get(link["index"], ())), b"]", piece)
+    parts.append(b"}")
+    return b"".join(parts)
+
+
 @method("interfaces.list")
-def interfaces_list(params: Dict[str, Any]) -> Dict[str, Any]:
+def interfaces_list(params: Dict[str, Any]) -> bytes:
+    """List every interface; return the result already encoded as JSON.
+
+    Encoding here lets the listing reuse each unchanged address's JSON text from the last
+    listing, so a call costs little more than the kernel's dumps and the links' JSON.
+    """
     params = validate.params_object(params)
     validate.only(params, ())
-    table = read_table()
+    link_bodies, address_bodies = _read_dumps(dump_bodies)
+    table = LinkTable(LINK_MEMO.parse_all(link_bodies), [])
+    table.userspace_wireguard = set(userspace_wireguard_names())
     # WireGuard details cost a socket round trip per link, so only interfaces.get adds them.
-    return {"interfaces": [table.describe(link) for link in table.links]}
+    return encode_listing(table, ADDRESS_MEMO.parse_all(address_bodies))
 
 
 @method("interfaces.get")

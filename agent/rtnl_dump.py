@@ -5,6 +5,9 @@ as long as ``ip -j addr show`` on 200 links with 2,000 addresses. The listing me
 a few attributes, so this reader walks the raw dump with struct and decodes only those,
 into plain dicts keyed by the kernel's attribute names (``IFLA_IFNAME``), the same names
 that pyroute2 uses. Writes still go through pyroute2.
+
+A :class:`Memo` keeps what a parser built for each message body of the last dump, so a
+listing decodes only the messages whose bytes changed since.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ OPERSTATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DOR
 
 Decoder = Callable[[bytes, int, int], Any]
 Attributes = Dict[int, Tuple[str, Decoder]]
+# Builds one value from a message body given as (buffer, start, end).
+Parser = Callable[[bytes, int, int], Any]
 
 
 def _u8(data: bytes, start: int, end: int) -> int:
@@ -179,14 +184,14 @@ ADDRESS_ATTRIBUTES: Attributes = {
 }  # fmt: skip
 
 
-def _parse_link(data: bytes, start: int, end: int) -> Dict[str, Any]:
+def parse_link(data: bytes, start: int, end: int) -> Dict[str, Any]:
     family, link_type, index, flags, _change = _IFINFO.unpack_from(data, start)
     link = _decode(data, start + _IFINFO.size, end, LINK_ATTRIBUTES)
     link.update(family=family, ifi_type=link_type, index=index, flags=flags)
     return link
 
 
-def _parse_address(data: bytes, start: int, end: int) -> Dict[str, Any]:
+def parse_address(data: bytes, start: int, end: int) -> Dict[str, Any]:
     family, prefixlen, flags, scope, index = _IFADDR.unpack_from(data, start)
     address = _decode(data, start + _IFADDR.size, end, ADDRESS_ATTRIBUTES)
     address.update(family=family, prefixlen=prefixlen, flags=flags, scope=scope, index=index)
@@ -199,56 +204,92 @@ def _request(sock: socket.socket, message_type: int, body: bytes, sequence: int)
     sock.send(header + body)
 
 
-def _collect(
-    sock: socket.socket, sequence: int, parse: Callable[[bytes, int, int], Dict[str, Any]]
-) -> Tuple[List[Any], bool]:
-    """Read one dump to NLMSG_DONE; return the messages and whether it was interrupted."""
-    messages: List[Dict[str, Any]] = []
+def _collect(sock: socket.socket, sequence: int) -> Tuple[List[bytes], bool]:
+    """Read one dump to NLMSG_DONE; return the message bodies and whether it was interrupted."""
+    bodies: List[bytes] = []
     interrupted = False
+    # Local names: this loop runs once per message, thousands of times per dump.
+    unpack_header = _HEADER.unpack_from
+    header_size = _HEADER.size
+    add_body = bodies.append
     while True:
         data = sock.recv(RECEIVE_BUFFER)
         offset = 0
-        while offset + _HEADER.size <= len(data):
-            length, message_type, flags, message_sequence, _pid = _HEADER.unpack_from(data, offset)
-            if length < _HEADER.size:
+        size = len(data)
+        while offset + header_size <= size:
+            length, message_type, flags, message_sequence, _pid = unpack_header(data, offset)
+            if length < header_size:
                 raise NetlinkError(0, "malformed netlink message of length %d" % length)
-            end = offset + length
             if message_sequence == sequence:
                 if flags & NLM_F_DUMP_INTR:
                     interrupted = True
                 if message_type == NLMSG_DONE:
-                    return messages, interrupted
+                    return bodies, interrupted
                 if message_type == NLMSG_ERROR:
-                    code = -_S32.unpack_from(data, offset + _HEADER.size)[0]
+                    code = -_S32.unpack_from(data, offset + header_size)[0]
                     if code:
                         raise NetlinkError(code, os.strerror(code))
                 else:
-                    messages.append(parse(data, offset + _HEADER.size, end))
+                    add_body(data[offset + header_size : offset + length])
             offset += (length + 3) & ~3
 
 
-def _dump(
-    sock: socket.socket,
-    message_type: int,
-    body: bytes,
-    parse: Callable[[bytes, int, int], Dict[str, Any]],
-) -> List[Dict[str, Any]]:
+def _dump(sock: socket.socket, message_type: int, request: bytes) -> List[bytes]:
     # The kernel flags a dump that raced with a change; read it again for a consistent view.
     for sequence in range(1, DUMP_ATTEMPTS + 1):
-        _request(sock, message_type, body, sequence)
-        messages, interrupted = _collect(sock, sequence, parse)
+        _request(sock, message_type, request, sequence)
+        bodies, interrupted = _collect(sock, sequence)
         if not interrupted:
             break
-    return messages
+    return bodies
 
 
-def dump_links_and_addresses() -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
-    """Dump every link and every address of the current network namespace."""
+def dump_bodies() -> Tuple[List[bytes], List[bytes]]:
+    """Dump every link and every address of the current network namespace.
+
+    Returns the bodies of the link messages and of the address messages: each message
+    without its netlink header, starting with its ifinfomsg or ifaddrmsg.
+    """
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
                        NETLINK_ROUTE) as sock:  # fmt: skip
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         sock.bind((0, 0))
-        links = _dump(sock, RTM_GETLINK, _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0), _parse_link)
-        addresses = _dump(sock, RTM_GETADDR, _IFADDR.pack(socket.AF_UNSPEC, 0, 0, 0, 0),
-                          _parse_address)  # fmt: skip
+        links = _dump(sock, RTM_GETLINK, _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
+        addresses = _dump(sock, RTM_GETADDR, _IFADDR.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
     return links, addresses
+
+
+def dump_links_and_addresses() -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """Dump every link and every address of the current network namespace, decoded."""
+    links, addresses = dump_bodies()
+    return (
+        [parse_link(body, 0, len(body)) for body in links],
+        [parse_address(body, 0, len(body)) for body in addresses],
+    )
+
+
+class Memo:
+    """The results of ``parse`` for the message bodies of the last dump, keyed by their bytes.
+
+    A result is reused only for a body with exactly the same bytes, so it is never stale as
+    long as ``parse`` depends on nothing but those bytes. The next dump may hand out the same
+    result objects again, so callers must not change them.
+    """
+
+    def __init__(self, parse: Parser) -> None:
+        self.parse = parse
+        self.results: Dict[bytes, Any] = {}
+
+    def parse_all(self, bodies: List[bytes]) -> List[Any]:
+        """Parse each body, or reuse its result from the last call; return them in order."""
+        previous = self.results
+        results = [previous.get(body) for body in bodies]
+        if None in results:
+            for position, body in enumerate(bodies):
+                if results[position] is None:
+                    results[position] = self.parse(body, 0, len(body))
+        # Only the latest dump's bodies stay, so the memo never outgrows one dump. Two calls
+        # that run together (a listing that overran its deadline and the next one) each
+        # store a complete, valid set, and the later assignment wins.
+        self.results = dict(zip(bodies, results))  # noqa: B905
+        return results

@@ -241,6 +241,20 @@ def dispatch(request: Request) -> Dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request.id, "result": outcome.result}
 
 
+def encode_response(response: Dict[str, Any]) -> List[bytes]:
+    """Encode a response as one line of compact JSON, given as chunks to write in order.
+
+    A handler may return its result as bytes of JSON text that it encoded itself with the
+    same separators. Bytes are not a JSON type, so no other result looks like that. Such a
+    result goes out as its own chunk, so a large result is not copied once more.
+    """
+    result = response.get("result")
+    if isinstance(result, bytes):
+        head = '{"jsonrpc":"2.0","id":%s,"result":' % json.dumps(response["id"])
+        return [head.encode("utf-8"), result, b"}\n"]
+    return [json.dumps(response, separators=(",", ":")).encode("utf-8") + b"\n"]
+
+
 class Channel:
     """The private copies of stdin and stdout that carry the protocol."""
 
@@ -259,7 +273,7 @@ class Channel:
 
     def send(self, response: Dict[str, Any]) -> None:
         try:
-            line = json.dumps(response, separators=(",", ":")).encode("utf-8") + b"\n"
+            chunks = encode_response(response)
         except (TypeError, ValueError) as error:
             log.error("response is not JSON-serialisable: %s", error)
             line = (
@@ -273,8 +287,9 @@ class Channel:
                 ).encode("utf-8")
                 + b"\n"
             )
+            chunks = [line]
         with self._lock:
-            self.output.write(line)
+            self.output.writelines(chunks)
             self.output.flush()
 
     def start_reader(self) -> "queue.Queue[Optional[bytes]]":
