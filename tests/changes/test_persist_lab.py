@@ -41,11 +41,16 @@ def booted_again(lab: Lab, device: str, old_init: int) -> bool:
 
 
 async def status_after_reboot(runner: ChangeRunner, device: str) -> dict[str, Any]:
-    """Read changes.status over new connections, retrying while the host relearns the MAC."""
+    """Read changes.status and drift over new connections, retrying while the host relearns
+    the device's MAC address."""
     for _attempt in range(6):
         after = ChangeRunner(runner.pool.fresh(), bundle=runner.bundle, actor="tester")
         try:
-            return await after.status(device)
+            # Drift first: status acknowledges the records it returns, so it must run last.
+            drift = await after.drift(device)
+            status = await after.status(device)
+            status["drift"] = drift
+            return status
         except SshError:
             await asyncio.sleep(2)
         finally:
@@ -96,6 +101,10 @@ async def test_persisted_links_survive_reboot(changes_lab: Lab, runner: ChangeRu
     assert status["pending"] == []
     (record,) = [r for r in status["unreported"] if r["id"] == left_pending.change_id]
     assert record["status"] == "abandoned"
+    drift = {entry["name"]: entry for entry in status["drift"]["interfaces"]}
+    assert drift["wgp"]["status"] == "persisted"
+    assert drift["wgp"]["source"] == "/etc/wireguard/wgp.conf"
+    assert drift["brp"]["status"] == "persisted"
 
 
 async def test_drift_after_out_of_band_address(changes_lab: Lab,
