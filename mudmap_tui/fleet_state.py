@@ -147,6 +147,10 @@ def counter_rates(previous: Mapping[str, int] | None, previous_at: float | None,
     return rates[0], rates[1]
 
 
+def age_since(now: float, at: float | None) -> float | None:
+    return None if at is None else now - at
+
+
 @dataclass
 class InterfaceRow:
     """One interface as the table shows it, with rates from the last two samples."""
@@ -202,9 +206,9 @@ class DeviceStatus:
     # Details of an unknown host key, so the accept action can show and record it.
     host_key: dict[str, str] | None = None
 
-    def age(self, now: float, at: float | None = None) -> float | None:
-        stamp = self.checked_at if at is None else at
-        return None if stamp is None else now - stamp
+    def age(self, now: float) -> float | None:
+        """Return the seconds since the last status check, None before the first."""
+        return age_since(now, self.checked_at)
 
     @property
     def label(self) -> str:

@@ -7,11 +7,12 @@ message handlers here change widgets, so a slow or unreachable device never bloc
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -19,11 +20,20 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane, Tree
+from textual.widgets import (
+    Footer,
+    Header,
+    Input,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tabs,
+    Tree,
+)
 
 from mudmap_tui import actions, app_log
 from mudmap_tui.device_data import TAB_METHODS, DeviceReader
-from mudmap_tui.fleet_state import DeviceState, FleetState, format_age
+from mudmap_tui.fleet_state import DeviceState, FleetState, age_since, format_age
 from mudmap_tui.inventory import InventorySnapshot, load_inventory
 from mudmap_tui.ssh.config import SshSettings
 from mudmap_tui.ssh.errors import ConnectFailed
@@ -62,6 +72,10 @@ log = logging.getLogger("mudmap.tui")
 DEFAULT_REFRESH_INTERVAL = 5.0
 # Below this terminal width the tree hides itself, so the tabs keep a usable width.
 NARROW_WIDTH = 72
+# From this width on the tree gets room for long names; below it, a compact width.
+WIDE_WIDTH = 120
+WIDE_TREE_WIDTH = 36
+COMPACT_TREE_WIDTH = 28
 # Devices checked at once by the background status sweep.
 SWEEP_CONCURRENCY = 16
 # The sweep of every device's status runs once per this many refresh ticks.
@@ -73,6 +87,25 @@ TAB_TITLES = {"overview": "Overview", "interfaces": "Interfaces", "wireguard": "
               "audit": "Audit"}
 # Tabs whose data comes from the device, as opposed to the local store.
 DEVICE_TABS = (*TAB_METHODS, "wireguard")
+
+
+MessageT = TypeVar("MessageT")
+
+
+def ignore_after_close(
+    handler: Callable[[MudmapApp, MessageT], None],
+) -> Callable[[MudmapApp, MessageT], None]:
+    """Drop a worker's message that arrives while the app closes and its widgets are gone."""
+
+    @functools.wraps(handler)
+    def handle(app: MudmapApp, message: MessageT) -> None:
+        try:
+            handler(app, message)
+        except NoMatches:
+            if app.is_running and not app._exit:
+                raise
+
+    return handle
 
 
 class MudmapApp(App[None]):
@@ -156,9 +189,10 @@ class MudmapApp(App[None]):
         self._install_logging()
         if self._keymap:
             self.set_keymap(self._keymap)
-        self.title = f"Mudmap · {self.inventory_name}" + (" · read-only" if self.read_only
-                                                          else "")
+        self.title = self.inventory_name + (" (read-only)" if self.read_only else "")
         self.reload_inventory()
+        # Tab moves between the tree and the tab's content; [ and ] switch tabs.
+        self.query_one("#tabs", TabbedContent).query_one(Tabs).can_focus = False
         self.query_one("#devices", DeviceTree).focus()
         self.set_interval(1.0, self.update_age_line)
         if self.refresh_interval > 0:
@@ -199,7 +233,9 @@ class MudmapApp(App[None]):
 
     def apply_width(self, width: int) -> None:
         narrow = width < NARROW_WIDTH
-        self.query_one("#left").display = not (narrow or self.tree_hidden_by_user)
+        left = self.query_one("#left")
+        left.display = not (narrow or self.tree_hidden_by_user)
+        left.styles.width = COMPACT_TREE_WIDTH if width < WIDE_WIDTH else WIDE_TREE_WIDTH
 
     # The connection pool, made on first use so that an app without devices opens no socket.
 
@@ -240,10 +276,10 @@ class MudmapApp(App[None]):
         # Only when the user has not moved the cursor since the tree was built.
         if tree.cursor_line <= 0 and self.inventory and self.inventory.groups:
             tree.select_device(next(iter(self.inventory.groups.values()))[0])
+            self.show_selected()
 
     def update_summary(self) -> None:
-        count = len(self.inventory.devices) if self.inventory else 0
-        self.sub_title = f"{count} devices · {self.fleet.summary()}"
+        self.sub_title = self.fleet.summary()
 
     @property
     def selected_device(self) -> str | None:
@@ -350,6 +386,7 @@ class MudmapApp(App[None]):
 
     # Message handlers: the only place where worker results reach widgets.
 
+    @ignore_after_close
     def on_device_checked(self, message: DeviceChecked) -> None:
         before = self.fleet.status(message.device).state
         if message.error is None:
@@ -375,6 +412,7 @@ class MudmapApp(App[None]):
             self.notify(f"{name}: {state.word}: {reason}", title=state.word.capitalize(),
                         severity="error")
 
+    @ignore_after_close
     def on_tab_loaded(self, message: TabLoaded) -> None:
         name, tab = message.device, message.tab
         if message.error is not None:
@@ -414,7 +452,7 @@ class MudmapApp(App[None]):
         tab = self.active_tab
         at = {"overview": status.facts_at, "interfaces": status.interfaces_at}.get(
             tab, status.extras_at.get(tab))
-        age = status.age(self.clock(), at)
+        age = age_since(self.clock(), at)
         error = status.extras.get(f"{tab}.error")
         parts = [f"{name}", status.label]
         if tab in DEVICE_TABS:
@@ -427,20 +465,24 @@ class MudmapApp(App[None]):
         marked = len(self.query_one("#devices", DeviceTree).marked)
         if marked:
             parts.append(f"{marked} marked")
-        line.update(" · ".join(parts))
+        line.update(" │ ".join(parts))
 
     def show_selected(self) -> None:
         self.views.show_selected()
 
+    @ignore_after_close
     def on_action_finished(self, message: ActionFinished) -> None:
         self.handlers.on_action_finished(message)
 
+    @ignore_after_close
     def on_shell_output_received(self, message: ShellOutputReceived) -> None:
         self.handlers.on_shell_output_received(message)
 
+    @ignore_after_close
     def on_shell_device_finished(self, message: ShellDeviceFinished) -> None:
         self.handlers.on_shell_device_finished(message)
 
+    @ignore_after_close
     def on_shell_run_finished(self, message: ShellRunFinished) -> None:
         self.handlers.on_shell_run_finished(message)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from mudmap_tui.store.db import open_database
@@ -37,6 +38,15 @@ def overview_rows(app: MudmapApp) -> dict[str, str]:
             for i in range(table.row_count)}
 
 
+async def wait_selected(pilot: Pilot[None], app: MudmapApp, name: str) -> None:
+    """Let the app select its first device, which it does after its first refresh."""
+    for _ in range(100):
+        if app.selected_device == name:
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"{name} was never selected; selected: {app.selected_device}")
+
+
 def offline_app(db_path: Path, tmp_path: Path, **options: object) -> MudmapApp:
     return MudmapApp(db_path, refresh_interval=0, log_path=tmp_path / "mudmap.log",
                      **options)  # type: ignore[arg-type]
@@ -53,8 +63,8 @@ async def test_tree_lists_groups_and_devices(tmp_path: Path) -> None:
             "core": ["core1"],
             "edge": ["core1", "edge1"],
         }
-        await pilot.pause()
         # The first device is selected at start: lonely, in "(no group)".
+        await wait_selected(pilot, app, "lonely")
         assert overview_rows(app)["Address"] == "lonely.example.net:22"
         await pilot.press("down", "down")
         assert app.selected_device == "core1"
@@ -66,7 +76,7 @@ async def test_unchecked_device_shows_glyph_and_word(tmp_path: Path) -> None:
     make_inventory(db_path)
     app = offline_app(db_path, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await wait_selected(pilot, app, "lonely")
         tree = app.query_one("#devices", DeviceTree)
         label = str(tree.root.children[0].children[0].label)
         assert label == "· lonely not checked yet"

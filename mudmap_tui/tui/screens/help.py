@@ -39,12 +39,12 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#help-table", DataTable)
-        table.add_columns("Where", "Key", "Action", "Id")
+        table.add_columns("Key", "Action", "Where", "Id")
         for scope in scope_order(self.focused_scope):
             for action in actions.in_scope(scope):
                 note = "" if self.allowed(action) else " (read-only: off)"
-                table.add_row(actions.SCOPE_TITLES[scope], self.key_of(action),
-                              action.description + note, action.id)
+                table.add_row(self.key_of(action), action.description + note,
+                              actions.SCOPE_TITLES[scope], action.id)
         table.focus()
 
     async def action_dismiss(self, result: None = None) -> None:

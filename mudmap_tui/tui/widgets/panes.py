@@ -10,7 +10,7 @@ from typing import Any
 from textual.widgets import DataTable, Log, RichLog
 
 from mudmap_tui.app_log import format_record
-from mudmap_tui.fleet_state import DeviceStatus, format_age, format_bytes
+from mudmap_tui.fleet_state import DeviceStatus, age_since, format_age, format_bytes
 from mudmap_tui.store.models import Device
 
 
@@ -49,7 +49,7 @@ def overview_rows(device: Device | None, status: DeviceStatus, now: float,
         ("CPUs", str(facts.get("cpus") or "-")),
         ("Memory", format_bytes(memory["total"]) if "total" in memory else "-"),
         ("Checked", _ago(status.age(now))),
-        ("Facts read", _ago(status.age(now, status.facts_at))),
+        ("Facts read", _ago(age_since(now, status.facts_at))),
     ]
     return rows
 
@@ -65,7 +65,8 @@ class OverviewTable(DataTable[str]):
         super().__init__(show_cursor=False, **options)
 
     def on_mount(self) -> None:
-        self.add_columns("Field", "Value")
+        self.add_column("Field", width=16)
+        self.add_column("Value")
 
     def show_rows(self, rows: Iterable[tuple[str, str]]) -> None:
         self.clear()

@@ -106,7 +106,8 @@ class InterfacesTable(RowsTable):
     """The selected device's interfaces, with rates from counter deltas."""
 
     BINDINGS = bindings_for("interfaces")
-    COLUMNS = ("Name", "Kind", "State", "MTU", "MAC", "Addresses", "Master", "RX", "TX")
+    # Addresses and rates come early so that they stay visible in an 80-column terminal.
+    COLUMNS = ("Name", "Kind", "State", "Addresses", "RX", "TX", "MTU", "MAC", "Master")
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -119,9 +120,9 @@ class InterfacesTable(RowsTable):
 
 def interface_cells(row: InterfaceRow) -> tuple[Any, ...]:
     state = Text(row.state, style="bold" if row.state.startswith("up") else "dim")
-    return (row.name, row.kind, state, "-" if row.mtu is None else str(row.mtu),
-            row.mac or "-", _addresses_text(row.addresses), row.master or "-",
-            format_rate(row.rx_rate), format_rate(row.tx_rate))
+    return (row.name, row.kind, state, _addresses_text(row.addresses),
+            format_rate(row.rx_rate), format_rate(row.tx_rate),
+            "-" if row.mtu is None else str(row.mtu), row.mac or "-", row.master or "-")
 
 
 class WireGuardTable(RowsTable):
