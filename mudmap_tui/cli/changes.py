@@ -150,6 +150,12 @@ def run_guarded(args: argparse.Namespace, device: str, ops: list[dict[str, Any]]
     return 1
 
 
+def run_guarded_call(args: argparse.Namespace, device: str, method: str,
+                     params: dict[str, Any]) -> int:
+    """Run one agent write method as a guarded change; for commands such as ``iface set``."""
+    return run_guarded(args, device, [{"method": method, "params": params}])
+
+
 def _outcome_line(outcome: Outcome) -> str:
     if outcome.status == "confirmed":
         return f"change {outcome.change_id} confirmed"
