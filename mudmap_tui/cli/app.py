@@ -10,14 +10,33 @@ from mudmap_tui.cli.common import db_path
 DEFAULT_REFRESH_INTERVAL = 5.0
 
 
-def add_app_options(parser: argparse.ArgumentParser) -> None:
-    """Add the options that change how the app runs, for ``mudmap`` and ``demo up --open``."""
-    parser.add_argument("--read-only", action="store_true",
+def refresh_seconds(text: str) -> float:
+    """Parse --refresh: seconds, 0 or more; argparse reports the ValueError's message."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid --refresh {text!r}: give seconds, "
+                                         "such as 5 or 0.5") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"invalid --refresh {text!r}: must be 0 (off) to "
+                                         "3600 seconds")
+    return value
+
+
+def add_app_options(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
+    """Add the options that change how the app runs, for ``mudmap`` and ``demo up --open``.
+
+    On a subcommand the defaults are suppressed, because argparse would otherwise let the
+    subcommand's defaults overwrite the same options given before the subcommand.
+    """
+    read_only_default = argparse.SUPPRESS if subcommand else False
+    refresh_default = argparse.SUPPRESS if subcommand else DEFAULT_REFRESH_INTERVAL
+    parser.add_argument("--read-only", action="store_true", default=read_only_default,
                         help="open the app without any action that changes a device")
-    parser.add_argument("--refresh", type=float, default=DEFAULT_REFRESH_INTERVAL,
+    parser.add_argument("--refresh", type=refresh_seconds, default=refresh_default,
                         metavar="SECONDS",
                         help="seconds between background refreshes of the selected device "
-                             "(default %(default)s; 0 turns them off)")
+                             f"(default {DEFAULT_REFRESH_INTERVAL:g}; 0 turns them off)")
 
 
 def open_app(args: argparse.Namespace) -> int:

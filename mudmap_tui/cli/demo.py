@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     help=f"devices on the lab bridge, 1 to 200 (default {DEFAULT_SIZE}); "
                          "one more sits behind the first")
     up.add_argument("--open", action="store_true", help="open the app on the lab afterwards")
+    from mudmap_tui.cli.app import add_app_options
+
+    add_app_options(up, subcommand=True)
     up.set_defaults(func=cmd_up)
 
     down = actions.add_parser("down", help="stop the lab and remove everything it made")

@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="use the demo lab's inventory instead of your own",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    from mudmap_tui.cli.app import add_app_options
+
+    add_app_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in TOPIC_MODULES:
         module = __import__(f"mudmap_tui.cli.{name}", fromlist=["register"])
