@@ -189,6 +189,9 @@ async def _run_device(run: FleetRun, name: str, operation: Operation, timeout: f
         result = DeviceResult(name, Outcome.ERROR, error=f"{type(error).__name__}: {error}",
                               error_kind="internal_error")
     result.duration = time.monotonic() - started
+    if result.outcome in (Outcome.ERROR, Outcome.TIMED_OUT):
+        log.info("%s: %s after %.1f s: %s", name, result.outcome.value, result.duration,
+                 result.error)
     run.results[name] = result
     run.emit(DeviceFinished(result))
 
