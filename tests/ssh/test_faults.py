@@ -299,3 +299,24 @@ async def test_connection_starts_capped_per_server(tmp_path: Path) -> None:
     finally:
         await pool.close()
         await server.close()
+
+
+async def test_reconnect_retries_then_fails(echo_server: FakeServer,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    from mudmap_tui.ssh.connection import RECONNECT_ATTEMPTS
+    from mudmap_tui.ssh.errors import ConnectFailed
+
+    pool = echo_server.pool()
+    try:
+        connection = await pool.connection("fake")
+        with pytest.raises(ChannelFailed):
+            await run_remote(connection, "drop", timeout=10)
+        await echo_server.close()
+        with caplog.at_level("WARNING", logger="mudmap.ssh"), \
+                pytest.raises(ConnectFailed) as caught:
+            await pool.connection("fake")
+        assert caught.value.device == "fake"
+        retries = [r for r in caplog.records if "reconnect attempt" in r.getMessage()]
+        assert len(retries) == RECONNECT_ATTEMPTS - 1
+    finally:
+        await pool.close()
