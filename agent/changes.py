@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
 import time
 import uuid
@@ -45,6 +46,9 @@ GUARD_START_TIMEOUT = 10.0
 # The largest step_delay a caller may ask for; it exists to test a kill in mid-apply.
 MAX_STEP_DELAY = 30.0
 MAX_OPS = 64
+# Acknowledged records are kept this long, finished change directories in /run this long.
+RECORD_RETENTION = 90 * 86400.0
+RUN_RETENTION = 86400.0
 
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -357,6 +361,40 @@ def update_record(change_id: str, **fields: Any) -> Dict[str, Any]:
     record.update(fields)
     write_json(record_path(change_id), record)
     return record
+
+
+def discard_snapshot(directory: str) -> None:
+    """Delete a finished change's snapshot, which contains WireGuard private keys."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(directory, "snapshot.json"))
+
+
+def prune(now: float) -> None:
+    """Delete acknowledged records and finished change directories past their retention."""
+    for name in _list(RECORD_DIR):
+        path = os.path.join(RECORD_DIR, name)
+        record = read_json(path)
+        if record and record.get("reported") and _older(path, now, RECORD_RETENTION):
+            os.unlink(path)
+    for name in _list(RUN_DIR):
+        directory = change_dir(name)
+        finished = not os.path.exists(os.path.join(directory, ARMED))
+        if finished and os.path.isdir(directory) and _older(directory, now, RUN_RETENTION):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _list(directory: str) -> List[str]:
+    try:
+        return [name for name in os.listdir(directory) if not name.startswith(".")]
+    except FileNotFoundError:
+        return []
+
+
+def _older(path: str, now: float, seconds: float) -> bool:
+    try:
+        return now - os.stat(path).st_mtime > seconds
+    except FileNotFoundError:
+        return False
 
 
 def pid_alive(pid: Optional[int]) -> bool:
@@ -724,6 +762,7 @@ def changes_confirm(params: Dict[str, Any]) -> Dict[str, Any]:
             ) from None
         _stop_guard(directory)
         record = update_record(change_id, status="confirmed", confirmed_at=time.time())
+        discard_snapshot(directory)
     return {"id": change_id, "status": "confirmed", "record": record}
 
 
@@ -755,6 +794,7 @@ def changes_status(params: Dict[str, Any]) -> Dict[str, Any]:
         pending = pending_changes()
         pending_ids = {change["id"] for change in pending}
         mark_abandoned(pending_ids)
+        prune(time.time())
         unreported = [
             record
             for record in read_records()

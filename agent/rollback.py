@@ -38,6 +38,9 @@ def restore(directory: str, reason: str) -> List[str]:
         reported=False,
     )
     log.info("change %s rolled back (%s); %d steps failed", change_id, reason, len(errors))
+    if not errors:
+        # A failed rollback keeps its snapshot for recovery by hand.
+        changes.discard_snapshot(directory)
     return errors
 
 

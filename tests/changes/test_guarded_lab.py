@@ -27,6 +27,11 @@ def op(method: str, **params: Any) -> dict[str, Any]:
     return {"method": method, "params": params}
 
 
+def mode(lab: Lab, device: str, path: str) -> str | None:
+    result = lab.run(device, ["stat", "-c", "%a", path], check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
 def uplink_address(lab: Lab, device: str) -> str:
     found = addresses(link(lab, device, "eth0"))
     assert found, "eth0 has no address"
@@ -201,11 +206,16 @@ async def test_second_change_refused_while_pending(changes_lab: Lab,
         assert pending.change_id is not None
         assert pending.change_id in str(caught.value)
         assert "pending until" in str(caught.value)
+        # The snapshot, with any private keys, is readable by root only.
+        directory = f"/run/mudmap/changes/{pending.change_id}"
+        assert mode(changes_lab, "lab3", directory) == "700"
+        assert mode(changes_lab, "lab3", f"{directory}/snapshot.json") == "600"
         status = await runner.status("lab3")
         assert [change["id"] for change in status["pending"]] == [pending.change_id]
     finally:
         assert pending.change_id is not None
         await runner.confirm("lab3", pending.change_id)
+    assert mode(changes_lab, "lab3", f"{directory}/snapshot.json") is None
     assert link(changes_lab, "lab3", "brp2") is None
     cleanup = await runner.plan("lab3", [op("interfaces.delete", name="brp1")])
     await runner.apply(cleanup, timeout=GUARD)
