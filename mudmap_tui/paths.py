@@ -23,6 +23,14 @@ def log_dir() -> Path:
     return path
 
 
+def known_hosts_path() -> Path:
+    """Return Mudmap's own known_hosts file: ``$MUDMAP_KNOWN_HOSTS``, else the data directory's."""
+    override = os.environ.get("MUDMAP_KNOWN_HOSTS")
+    if override:
+        return Path(override).expanduser()
+    return data_dir() / "known_hosts"
+
+
 def default_db_path() -> Path:
     """Return the inventory file: ``$MUDMAP_DB`` when set, else one in the data directory."""
     override = os.environ.get("MUDMAP_DB")

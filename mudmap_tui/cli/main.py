@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from mudmap_tui import __version__
 from mudmap_tui.errors import MudmapError
+from mudmap_tui.lab.paths import lab_known_hosts
 
 # Each topic module adds its subcommands with register(subparsers) and sets
 # ``func`` (args -> exit status) on every leaf parser.
@@ -50,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.demo and not args.db:
+        # The lab writes its devices' host keys into a known_hosts file of its own, which
+        # goes away with the lab, so the demo never adds throwaway keys to the user's file.
+        os.environ.setdefault("MUDMAP_KNOWN_HOSTS", str(lab_known_hosts()))
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         from mudmap_tui.cli.app import open_app

@@ -27,3 +27,8 @@ def data_dir(lab_name: str) -> Path:
 def inventory_path(lab_name: str | None = None) -> Path:
     """Return the lab's own inventory file, kept apart from the user's inventory."""
     return data_dir(lab_name or demo_lab_name()) / "inventory.db"
+
+
+def lab_known_hosts(lab_name: str | None = None) -> Path:
+    """Return the known_hosts file in which the lab lists its devices' host keys."""
+    return data_dir(lab_name or demo_lab_name()) / "client" / "known_hosts"

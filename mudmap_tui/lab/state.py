@@ -71,7 +71,7 @@ class LabLayout:
 
     @property
     def known_hosts(self) -> Path:
-        return self.data_dir / "client" / "known_hosts"
+        return paths.lab_known_hosts(self.lab_name)
 
     @property
     def ssh_config(self) -> Path:

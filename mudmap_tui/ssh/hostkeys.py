@@ -19,7 +19,7 @@ from pathlib import Path
 
 import asyncssh
 
-from mudmap_tui.paths import data_dir
+from mudmap_tui.paths import known_hosts_path
 
 DEFAULT_PORT = 22
 _write_lock = threading.Lock()
@@ -89,7 +89,7 @@ class HostKeyStore:
 
     def __init__(self, path: Path | None = None,
                  user_files: Sequence[Path] | None = None) -> None:
-        self.path = path if path is not None else data_dir() / "known_hosts"
+        self.path = path if path is not None else known_hosts_path()
         if user_files is None:
             user_files = [Path("~/.ssh/known_hosts").expanduser()]
         self.user_files = list(user_files)

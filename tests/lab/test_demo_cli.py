@@ -29,7 +29,8 @@ def mudmap(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 @pytest.mark.timeout(300)
 def test_demo_up_status_restart_down(tmp_path) -> None:
     env = {"MUDMAP_DEMO_LAB": "td" + format(os.getpid() % 1296, "x")[:2],
-           "MUDMAP_DB": str(tmp_path / "own.db")}
+           "MUDMAP_DB": str(tmp_path / "own.db"),
+           "XDG_DATA_HOME": str(tmp_path / "data")}
     try:
         up = mudmap("demo", "up", "1", env=env)
         assert up.returncode == 0, up.stderr
@@ -40,6 +41,11 @@ def test_demo_up_status_restart_down(tmp_path) -> None:
         assert sorted(device["name"] for device in listed) == ["lab-inner", "lab1"]
         own = json.loads(mudmap("device", "list", "--json", env=env).stdout)
         assert own == []
+        # The lab's own known_hosts vouches for its devices, and the user's file stays as is.
+        run = mudmap("--demo", "run", "--all", "--", "hostname", env=env)
+        assert run.returncode == 0, run.stderr
+        assert "lab-inner | lab-inner" in run.stdout
+        assert not (tmp_path / "data" / "mudmap" / "known_hosts").exists()
         restarted = mudmap("demo", "restart", "lab1", env=env)
         assert restarted.returncode == 0, restarted.stderr
         unknown = mudmap("demo", "restart", "lab9", env=env)
