@@ -92,3 +92,44 @@ async def test_reload_shows_devices_added_meanwhile(tmp_path: Path) -> None:
         make_inventory(db_path)
         app.reload_inventory()
         assert "edge" in tree_devices(app.query_one("#devices", DeviceTree))
+
+
+async def test_device_expands_to_interfaces(tmp_path: Path) -> None:
+    from tests.tui.snapshot_fixture import snapshot_app
+
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tree = app.query_one("#devices", DeviceTree)
+        await pilot.pause()
+        tree.select_device("core1")
+        node = tree.cursor_node
+        assert node is not None and node.allow_expand
+        assert list(node.children) == []
+        node.expand()
+        await pilot.pause()
+        assert [child.data.name for child in node.children if child.data] == [
+            "lo", "eth0", "br0", "veth1", "wg0"]
+        assert not tree._device_nodes["spare"][0].allow_expand
+
+
+async def test_big_inventory_opens_collapsed(tmp_path: Path) -> None:
+    db_path = tmp_path / "inventory.db"
+    db = open_database(db_path)
+    try:
+        store = DeviceStore(db)
+        for number in range(210):
+            store.add({"name": f"d{number:03d}", "host": f"127.0.3.{number + 1}",
+                       "groups": [f"g{number % 3}"]})
+    finally:
+        db.close()
+    app = offline_app(db_path, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_selected(pilot, app, "d000")
+        tree = app.query_one("#devices", DeviceTree)
+        expanded = [node.data.name for node in tree.root.children
+                    if node.data and node.is_expanded]
+        assert expanded == ["g0"]
+        assert tree.select_device("d101")
+        await pilot.pause()
+        assert app.selected_device == "d101"
+        assert overview_rows(app)["Address"] == "127.0.3.102:22"

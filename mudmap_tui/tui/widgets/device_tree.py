@@ -14,6 +14,8 @@ from mudmap_tui.inventory import InventorySnapshot
 from mudmap_tui.tui.bindings import bindings_for
 
 MARK = "*"
+# Inventories up to this many devices open with every group expanded.
+AUTO_EXPAND_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,15 @@ class DeviceTree(Tree[NodeRef]):
         self.marked &= set(inventory.devices)
         self.clear()
         self._device_nodes = {}
+        # A big inventory opens with its groups collapsed: the tree then lays out a line
+        # per group instead of one per device. A filter shows its matches expanded.
+        expand = len(inventory.devices) <= AUTO_EXPAND_MAX or bool(self.filter_text)
         for group, names in inventory.groups.items():
             shown = [name for name in names if self._matches(name)]
             if not shown:
                 continue
             branch = self.root.add(f"{group} ({len(shown)})", NodeRef("group", group),
-                                   expand=True)
+                                   expand=expand)
             for name in shown:
                 node = branch.add(self._device_label(name), NodeRef("device", name, group))
                 self._device_nodes.setdefault(name, []).append(node)
@@ -76,25 +81,35 @@ class DeviceTree(Tree[NodeRef]):
         return label
 
     def _add_interfaces(self, node: TreeNode[NodeRef], name: str) -> None:
+        """Let the node expand when interfaces are known; the leaves come on expanding.
+
+        Adding leaves lazily keeps a tree of 1,000 devices with 20 interfaces each from
+        building 20,000 nodes that nobody looks at.
+        """
         status = self._state.devices.get(name) if self._state else None
-        if status is None or not status.interfaces:
-            node.allow_expand = False
-            return
-        node.allow_expand = True
-        for row in status.interfaces:
+        node.allow_expand = bool(status and status.interfaces)
+        if node.is_expanded:
+            self._fill_interfaces(node, name)
+
+    def _fill_interfaces(self, node: TreeNode[NodeRef], name: str) -> None:
+        status = self._state.devices.get(name) if self._state else None
+        group = node.data.group if node.data else ""
+        for row in status.interfaces if status else []:
             node.add_leaf(f"{row.name} {row.kind} {row.state}",
-                          NodeRef("interface", row.name, node.data.group if node.data else "",
-                                  name))
+                          NodeRef("interface", row.name, group, name))
+
+    def _on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeRef]) -> None:
+        node = event.node
+        if node.data is not None and node.data.kind == "device" and not node.children:
+            self._fill_interfaces(node, node.data.name)
 
     def refresh_device(self, name: str) -> None:
         """Redraw one device's label and interfaces after its status changed."""
         for node in self._device_nodes.get(name, []):
             node.set_label(self._device_label(name))
-            expanded = node.is_expanded
-            node.remove_children()
+            if node.children:
+                node.remove_children()
             self._add_interfaces(node, name)
-            if expanded:
-                node.expand()
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
@@ -135,7 +150,13 @@ class DeviceTree(Tree[NodeRef]):
         nodes = self._device_nodes.get(name)
         if not nodes:
             return False
-        self.move_cursor(nodes[0])
+        parent = nodes[0].parent
+        if parent is not None and not parent.is_expanded:
+            # The node gets its line only when the tree lays out the expanded group.
+            parent.expand()
+            self.call_after_refresh(self.move_cursor, nodes[0])
+        else:
+            self.move_cursor(nodes[0])
         return True
 
     def toggle_mark(self) -> list[str]:
