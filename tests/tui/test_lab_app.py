@@ -170,3 +170,127 @@ async def test_reboot_goes_offline_and_back(running: tuple[MudmapApp, Pilot[None
     await wait_until(pilot, lambda: app.fleet.status("lab3").state is DeviceState.ONLINE,
                      "lab3 back online", polls=600)
     assert lab.init_pid("lab3") != boot_pid
+
+
+def shell_text(app: MudmapApp) -> str:
+    output = app.query_one("#shell-output")
+    return "\n".join(strip.text for strip in output.lines)  # type: ignore[attr-defined]
+
+
+async def test_ctrl_c_ends_remote_command(running: tuple[MudmapApp, Pilot[None]],
+                                          lab: Lab) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab2", "shell")
+    field = app.query_one("#shell-input", Input)
+    field.focus()
+    field.value = "sleep 97; echo never"
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: lab.run("lab2", ["pgrep", "-f", "sleep 97"],
+                                            check=False).returncode == 0,
+                     "sleep 97 running on lab2", polls=100)
+    await pilot.press("ctrl+c")
+    await wait_until(pilot, lambda: "lab2 ⏹ cancelled" in shell_text(app), "the cancellation")
+    await wait_until(pilot, lambda: lab.run("lab2", ["pgrep", "-f", "sleep 97"],
+                                            check=False).returncode == 1,
+                     "sleep 97 gone from lab2", polls=100)
+    assert "lab2 | never" not in shell_text(app)
+
+
+async def test_history_per_device_with_search(running: tuple[MudmapApp, Pilot[None]]) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab3", "shell")
+    field = app.query_one("#shell-input", Input)
+    field.focus()
+    for command in ("echo first", "uname -r", "echo second"):
+        field.value = command
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.shell.run is None, f"{command} to finish")
+    await pilot.press("up")
+    assert field.value == "echo second"
+    await pilot.press("up", "up")
+    assert field.value == "echo first"
+    await pilot.press("down", "down", "down")
+    assert field.value == ""
+    field.value = "echo"
+    await pilot.press("ctrl+r")
+    assert field.value == "echo second"
+    await pilot.press("ctrl+r")
+    assert field.value == "echo first"
+    await select(pilot, app, "lab2", "shell")
+    await pilot.press("up")
+    assert field.value != "echo second"
+
+
+async def test_stopped_sshd_shows_offline_and_recovers(
+        running: tuple[MudmapApp, Pilot[None]], lab: Lab) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab2", "overview")
+    await wait_until(pilot, lambda: app.fleet.status("lab2").state is DeviceState.ONLINE,
+                     "lab2 online")
+    lab.stop_sshd("lab2")
+    try:
+        await wait_until(pilot, lambda: app.fleet.status("lab2").state is DeviceState.OFFLINE,
+                         "lab2 offline")
+        assert app.fleet.status("lab2").reason
+        # Keys still work while the device is down.
+        await pilot.press("right_square_bracket")
+        assert app.active_tab == "interfaces"
+        assert "offline" in str(app.query_one("#data-age").render())
+    finally:
+        lab.start_sshd("lab2")
+    await wait_until(pilot, lambda: app.fleet.status("lab2").state is DeviceState.ONLINE,
+                     "lab2 online again")
+
+
+async def test_unknown_host_key_accepted_through_dialog(lab: Lab, tmp_path: Path) -> None:
+    known_hosts = tmp_path / "known_hosts"
+    app = MudmapApp(lab.inventory_path, refresh_interval=1.0, sweep=False, call_timeout=8.0,
+                    hostkeys=HostKeyStore(known_hosts, []),
+                    ssh_settings=SshSettings(config_paths=[]), log_path=tmp_path / "log")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await select(pilot, app, "lab2", "overview")
+        await wait_until(
+            pilot, lambda: app.fleet.status("lab2").state is DeviceState.HOST_KEY_UNKNOWN,
+            "lab2's host key unknown")
+        app.query_one("#devices", DeviceTree).focus()
+        await pilot.press("k")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HostKeyScreen",
+                         "the host key dialog")
+        fingerprint = app.fleet.status("lab2").host_key["fingerprint"]  # type: ignore[index]
+        assert str(app.screen.query_one("#fingerprint").render()) == fingerprint
+        app.screen.query_one("#accept", Button).press()
+        await wait_until(pilot, lambda: app.fleet.status("lab2").state is DeviceState.ONLINE,
+                         "lab2 online after accepting")
+    assert lab.devices["lab2"].address in known_hosts.read_text()
+
+
+async def test_unreachable_device_does_not_block(lab: Lab, tmp_path: Path) -> None:
+    from mudmap_tui.inventory import load_inventory
+    from mudmap_tui.store.db import open_database
+    from mudmap_tui.store.devices import DeviceStore
+
+    path = tmp_path / "inventory.db"
+    db = open_database(path)
+    try:
+        store = DeviceStore(db)
+        lab2 = load_inventory(lab.inventory_path).devices["lab2"]
+        store.add(lab2.model_copy(update={"jump": None}))
+        # An address in the lab's subnet where no device answers.
+        ghost = ".".join(lab2.host.split(".")[:3] + ["250"])
+        store.add(lab2.model_copy(update={"name": "ghost", "host": ghost, "jump": None}))
+    finally:
+        db.close()
+    app = MudmapApp(path, refresh_interval=1.0, sweep=True, call_timeout=3.0,
+                    hostkeys=HostKeyStore(tmp_path / "known_hosts", [lab.known_hosts]),
+                    ssh_settings=SshSettings(config_paths=[]), log_path=tmp_path / "log")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await select(pilot, app, "ghost", "overview")
+        await wait_until(pilot, lambda: app.fleet.status("ghost").state is (
+            DeviceState.UNREACHABLE), "ghost unreachable")
+        assert app.fleet.status("ghost").reason
+        await wait_until(pilot, lambda: app.fleet.status("lab2").state is DeviceState.ONLINE,
+                         "lab2 online from the sweep")
+        await pilot.press("ctrl+l")
+        log_text = "\n".join(strip.text for strip in app.query_one("#log-pane").lines)
+        assert "ghost" in log_text and "unreachable" in log_text
+    assert "ghost" in (tmp_path / "log").read_text()
