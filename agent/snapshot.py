@@ -25,6 +25,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from agent.errors import AgentError
 from agent.links import LinkTable, link_kind, open_netlink, read_table
 from agent.links_write import create_link, parse_create
+from agent.snapshot_routes import capture_routes, restore_routes
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,7 @@ def capture(names: List[str], files: Optional[List[str]] = None) -> Dict[str, An
     return {
         "taken_at": time.time(),
         "interfaces": [capture_interface(table, name) for name in expanded],
+        "routes": capture_routes(table, expanded),
         "files": [capture_file(path) for path in files or []],
     }
 
@@ -204,11 +206,10 @@ class Restorer:
     def __init__(self, snapshot: Dict[str, Any]) -> None:
         self.entries: List[Entry] = snapshot["interfaces"]
         self.files: List[Dict[str, Any]] = snapshot.get("files", [])
+        self.routes: List[Dict[str, Any]] = snapshot.get("routes", [])
         self.errors: List[str] = []
 
     def run(self) -> List[str]:
-        # TODO: routes are not captured, so a route that left with a deleted interface or
-        # address stays gone after the rollback (connected routes come back with addresses).
         self._step("restore files", self._restore_files)
         self._step("rename back", self._rename_back)
         self._step("remove created interfaces", self._remove_created)
@@ -222,6 +223,8 @@ class Restorer:
                     "set %s %s" % (entry["name"], entry["admin_state"]),
                     lambda e=entry: self._set_link(e["name"], {"state": e["admin_state"]}),
                 )
+        # Last, because a route needs its link up and its gateway reachable.
+        self._step("restore routes", lambda: self.errors.extend(restore_routes(self.routes)))
         return self.errors
 
     def _step(self, action: str, function: Any) -> None:

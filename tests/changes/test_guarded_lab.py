@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -32,6 +33,10 @@ def mode(lab: Lab, device: str, path: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+def default_route(lab: Lab, device: str) -> list[dict[str, Any]]:
+    return json.loads(lab.run(device, ["ip", "-j", "route", "show", "default"]).stdout)
+
+
 def uplink_address(lab: Lab, device: str) -> str:
     found = addresses(link(lab, device, "eth0"))
     assert found, "eth0 has no address"
@@ -41,12 +46,15 @@ def uplink_address(lab: Lab, device: str) -> str:
 async def test_uplink_address_removal_rolls_back(changes_lab: Lab, runner: ChangeRunner,
                                                  db: Database) -> None:
     before = uplink_address(changes_lab, "lab1")
+    route = default_route(changes_lab, "lab1")
+    assert route, "lab1 has no default route to start with"
     plan = await runner.plan("lab1", [op("addresses.remove", name="eth0", address=before)])
     assert plan.diff[0]["name"] == "eth0"
     outcome = await runner.apply(plan, timeout=GUARD)
     assert wait_until(lambda: before in addresses(link(changes_lab, "lab1", "eth0")),
                       ROLLBACK_BOUND)
     assert outcome.status == "rolled_back"
+    assert default_route(changes_lab, "lab1") == route
     # The pooled connection works again without anyone reconnecting it by hand.
     result = await runner.call("lab1", "interfaces.get", {"name": "eth0"})
     assert result["interface"]["admin_state"] == "up"
@@ -56,11 +64,15 @@ async def test_uplink_address_removal_rolls_back(changes_lab: Lab, runner: Chang
 
 
 async def test_uplink_down_rolls_back(changes_lab: Lab, runner: ChangeRunner) -> None:
+    route = default_route(changes_lab, "lab1")
+    assert route, "lab1 has no default route to start with"
     plan = await runner.plan("lab1", [op("interfaces.update", name="eth0", state="down")])
     outcome = await runner.apply(plan, timeout=GUARD)
     assert wait_until(lambda: "UP" in (link(changes_lab, "lab1", "eth0") or {}).get("flags", []),
                       ROLLBACK_BOUND)
     assert outcome.status == "rolled_back"
+    # The kernel dropped the default route when eth0 went down; the rollback adds it back.
+    assert default_route(changes_lab, "lab1") == route
     result = await runner.call("lab1", "interfaces.get", {"name": "eth0"})
     assert result["interface"]["admin_state"] == "up"
 
