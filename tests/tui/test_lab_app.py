@@ -276,7 +276,7 @@ async def test_unreachable_device_does_not_block(lab: Lab, tmp_path: Path) -> No
         lab2 = load_inventory(lab.inventory_path).devices["lab2"]
         store.add(lab2.model_copy(update={"jump": None}))
         # An address in the lab's subnet where no device answers.
-        ghost = ".".join(lab2.host.split(".")[:3] + ["250"])
+        ghost = ".".join([*lab2.host.split(".")[:3], "250"])
         store.add(lab2.model_copy(update={"name": "ghost", "host": ghost, "jump": None}))
     finally:
         db.close()
