@@ -236,4 +236,9 @@ def _drift_entry(table: Any, name: str, saved: Optional[Dict[str, Any]]) -> Dict
 @method("wgquick.list")
 def wgquick_list(params: Dict[str, Any]) -> Dict[str, Any]:
     validate.only(validate.params_object(params), ())
-    return {"configs": wgquick_files.list_configs()}
+    running = set(read_table().by_name)
+    configs = wgquick_files.list_configs()
+    for config in configs:
+        # Whether an interface of that name exists now, which `wg-quick up` would create.
+        config["running"] = config["name"] in running
+    return {"configs": configs}

@@ -170,6 +170,7 @@ async def test_wgquick_list_hides_keys(changes_lab: Lab, runner: ChangeRunner) -
     assert config["listen_port"] == 51820
     assert len(config["peers"]) == 2
     assert config["has_private_key"] is True
+    assert config["running"] is False
     private_key = re.search(r"PrivateKey = (\S+)", text)
     assert private_key is not None
     assert private_key.group(1) not in json.dumps(result)
