@@ -63,6 +63,9 @@ def install(path: Path | None = None, level: int = logging.INFO,
     logger = logging.getLogger("mudmap")
     logger.addHandler(file_handler)
     logger.addHandler(pane_handler)
+    # Handlers above "mudmap" (the CLI's stderr handler) would write over the full-screen
+    # app, so records stop here while the app runs.
+    logger.propagate = False
     if logger.level == logging.NOTSET or logger.level > level:
         logger.setLevel(level)
     return file_handler, pane_handler
@@ -73,6 +76,7 @@ def uninstall(*handlers: logging.Handler) -> None:
     for handler in handlers:
         logger.removeHandler(handler)
         handler.close()
+    logger.propagate = True
 
 
 def format_record(record: logging.LogRecord) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
+from rich.markup import escape
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from mudmap_tui import actions
@@ -23,7 +24,8 @@ class ActionCommands(Provider):
 
     def _help(self, action: actions.Action) -> str:
         app = cast("MudmapApp", self.app)
-        return f"{action.description} [{app.key_of(action)}]"
+        # The palette reads help as console markup; keys such as "[" must not be tags.
+        return escape(f"{action.description} · key {app.key_of(action)}")
 
     async def discover(self) -> Hits:
         app = cast("MudmapApp", self.app)

@@ -59,8 +59,13 @@ class TabViews:
         self.app.query_one("#services-table", ServicesTable).show_services(services)
 
     def _show_logs(self, name: str | None) -> None:
-        value = self.app.fleet.status(name).extras.get("logs") if name else None
-        self.app.query_one("#journal", JournalView).show_lines(journal_lines(value or {}))
+        status = self.app.fleet.status(name) if name else None
+        value = status.extras.get("logs") if status else None
+        lines = journal_lines(value or {})
+        error = status.extras.get("logs.error") if status else None
+        if not lines and error:
+            lines = [f"The device's log could not be read: {error}"]
+        self.app.query_one("#journal", JournalView).show_lines(lines)
 
     def _show_backups(self, name: str | None) -> None:
         table = self.app.query_one("#backups-table", BackupsTable)

@@ -131,3 +131,17 @@ async def test_filter_hides_devices_and_counts_them(tmp_path: Path) -> None:
         assert tree.hidden_marked == 1  # type: ignore[attr-defined]
         await pilot.press("escape")
         assert tree.hidden_count == 0  # type: ignore[attr-defined]
+
+
+async def test_palette_opens_and_runs_action(tmp_path: Path) -> None:
+    app = app_for(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for key in "app: help":
+            await pilot.press("space" if key == " " else key)
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, HelpScreen)

@@ -18,6 +18,8 @@ class RowsTable(DataTable[Any]):
     """A table whose rows have string keys; ``space`` marks rows and ``/`` filters them."""
 
     COLUMNS: tuple[str, ...] = ()
+    # Fixed widths for columns whose cells are updated in place, which never re-measures.
+    COLUMN_WIDTHS: dict[str, int] = {}
 
     def __init__(self, **options: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **options)
@@ -28,7 +30,7 @@ class RowsTable(DataTable[Any]):
     def on_mount(self) -> None:
         self.add_column(" ", key="_mark", width=1)
         for title in self.COLUMNS:
-            self.add_column(title, key=title)
+            self.add_column(title, key=title, width=self.COLUMN_WIDTHS.get(title))
 
     def set_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Replace every row, keeping marks, the filter and the cursor's row key.
@@ -54,7 +56,8 @@ class RowsTable(DataTable[Any]):
                 continue
             for title, old, new in zip(self.COLUMNS, old_cells, new_cells, strict=True):
                 if old != new:
-                    self.update_cell(key, title, new)
+                    self.update_cell(key, title, new,
+                                     update_width=title not in self.COLUMN_WIDTHS)
 
     def _render_rows(self) -> None:
         current = self.selected_key
@@ -133,6 +136,8 @@ class InterfacesTable(RowsTable):
     BINDINGS = bindings_for("interfaces")
     # Addresses and rates come early so that they stay visible in an 80-column terminal.
     COLUMNS = ("Name", "Kind", "State", "Addresses", "RX", "TX", "MTU", "MAC", "Master")
+    # "1023.9 KiB/s" is the longest rate text.
+    COLUMN_WIDTHS = {"RX": 12, "TX": 12}
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
