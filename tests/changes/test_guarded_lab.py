@@ -20,6 +20,9 @@ from tests.ssh.conftest import trusting_pool
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]
 
 GUARD = 6.0
+# Changes the tests expect to confirm get more time: a new SSH connection and agent start
+# take longer on a loaded machine.
+CONFIRMED_GUARD = 20.0
 # Seconds the device may take past the guard's deadline to finish restoring.
 ROLLBACK_BOUND = GUARD + 10.0
 
@@ -99,18 +102,18 @@ async def test_confirmed_change_stays(changes_lab: Lab, runner: ChangeRunner,
     monkeypatch.setattr(runner.pool, "fresh", counting_fresh)
     plan = await runner.plan("lab2", [op("interfaces.create", kind="bridge", name="brok",
                                          state="up")])
-    outcome = await runner.apply(plan, timeout=GUARD)
+    outcome = await runner.apply(plan, timeout=CONFIRMED_GUARD)
     assert outcome.status == "confirmed"
     # The confirm went over a connection of its own, not the pooled one.
     assert len(fresh_pools) == 1
     pooled = runner.pool.cached("lab2")
     assert pooled is not None and pooled.connect_count == 1
-    await asyncio.sleep(GUARD + 2)
+    await asyncio.sleep(CONFIRMED_GUARD + 2)
     assert link(changes_lab, "lab2", "brok") is not None
     status = await runner.status("lab2")
     assert status["pending"] == []
     cleanup = await runner.plan("lab2", [op("interfaces.delete", name="brok")])
-    assert (await runner.apply(cleanup, timeout=GUARD)).status == "confirmed"
+    assert (await runner.apply(cleanup, timeout=CONFIRMED_GUARD)).status == "confirmed"
     assert link(changes_lab, "lab2", "brok") is None
 
 
@@ -141,12 +144,12 @@ async def test_kind_without_kernel_support(changes_lab: Lab, runner: ChangeRunne
         op("interfaces.create", kind=kind, **params),
     ])
     if kernel_supports(kind):
-        outcome = await runner.apply(plan, timeout=GUARD)
+        outcome = await runner.apply(plan, timeout=CONFIRMED_GUARD)
         assert outcome.status == "confirmed"
         assert link(changes_lab, "lab2", params["name"]) is not None
         cleanup = await runner.plan("lab2", [op("interfaces.delete", name=params["name"]),
                                              op("interfaces.delete", name="brv")])
-        await runner.apply(cleanup, timeout=GUARD)
+        await runner.apply(cleanup, timeout=CONFIRMED_GUARD)
         return
     with pytest.raises(ChangeError) as caught:
         await runner.apply(plan, timeout=GUARD)
@@ -230,7 +233,7 @@ async def test_second_change_refused_while_pending(changes_lab: Lab,
     assert mode(changes_lab, "lab3", f"{directory}/snapshot.json") is None
     assert link(changes_lab, "lab3", "brp2") is None
     cleanup = await runner.plan("lab3", [op("interfaces.delete", name="brp1")])
-    await runner.apply(cleanup, timeout=GUARD)
+    await runner.apply(cleanup, timeout=CONFIRMED_GUARD)
 
 
 async def test_two_controllers_second_apply_conflicts(changes_lab: Lab, runner: ChangeRunner,
@@ -243,7 +246,7 @@ async def test_two_controllers_second_apply_conflicts(changes_lab: Lab, runner: 
         theirs = await other.plan("lab3", [op("interfaces.create", kind="bridge", name="brc",
                                               mtu=1400)])
         assert mine.state_hash == theirs.state_hash
-        assert (await runner.apply(mine, timeout=GUARD)).status == "confirmed"
+        assert (await runner.apply(mine, timeout=CONFIRMED_GUARD)).status == "confirmed"
         with pytest.raises(ChangeConflict) as caught:
             await other.apply(theirs, timeout=GUARD)
         # The conflict carries the diff against the device as it is now.
@@ -252,7 +255,7 @@ async def test_two_controllers_second_apply_conflicts(changes_lab: Lab, runner: 
     finally:
         await other_pool.close()
     cleanup = await runner.plan("lab3", [op("interfaces.delete", name="brc")])
-    await runner.apply(cleanup, timeout=GUARD)
+    await runner.apply(cleanup, timeout=CONFIRMED_GUARD)
 
 
 async def test_rollback_while_away_is_recorded(changes_lab: Lab, pool: ConnectionPool,
@@ -282,7 +285,7 @@ async def test_wireguard_settings_come_back(changes_lab: Lab, runner: ChangeRunn
            endpoint="192.0.2.9:51820"),
         op("addresses.add", name="wgr", address="10.91.0.1/24"),
     ])
-    assert (await runner.apply(setup, timeout=GUARD)).status == "confirmed"
+    assert (await runner.apply(setup, timeout=CONFIRMED_GUARD)).status == "confirmed"
     before = (await runner.call("lab2", "wg.get", {"name": "wgr"}))
     try:
         change = await runner.plan("lab2", [op("wg.set", name="wgr", listen_port=51902),
@@ -308,7 +311,7 @@ async def test_wireguard_settings_come_back(changes_lab: Lab, runner: ChangeRunn
         assert [p["public_key"] for p in again["peers"]] == [peer]
     finally:
         cleanup = await runner.plan("lab2", [op("wg.delete", name="wgr")])
-        await runner.apply(cleanup, timeout=GUARD)
+        await runner.apply(cleanup, timeout=CONFIRMED_GUARD)
 
 
 async def test_guard_expiry_stops_remaining_steps(changes_lab: Lab, runner: ChangeRunner,
