@@ -1,7 +1,7 @@
 """Time the app's first frame and measure its memory: empty inventory against a big one.
 
 The big inventory has 1,000 devices (20 groups of 50) and 20,000 cached interfaces (20 per
-device, already in the fleet state, so the tree holds them). Each case runs in its own
+device, already in the fleet state, so the tree contains them). Each case runs in its own
 Python process, so resident memory is that case's alone, and each runs several times;
 medians are printed. The last measurement refreshes a 5,000-row interface table. No device
 is contacted: background refresh is off.

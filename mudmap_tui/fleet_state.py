@@ -7,7 +7,7 @@ Plain data and pure functions, so the TUI, the CLI and tests share one meaning o
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,8 +227,8 @@ class FleetState:
 
     def sync(self, names: Iterable[str]) -> None:
         """Keep the statuses of ``names``, add new ones and drop devices no longer listed."""
-        wanted = list(names)
-        self.devices = {name: self.devices.get(name) or DeviceStatus(name) for name in wanted}
+        listed = list(names)
+        self.devices = {name: self.devices.get(name) or DeviceStatus(name) for name in listed}
 
     def mark_online(self, name: str, at: float, hello: dict[str, Any] | None) -> DeviceStatus:
         status = self.status(name)
@@ -300,5 +300,3 @@ class FleetState:
             parts.append(f"{others} other")
         return " · ".join(parts)
 
-
-Clock = Callable[[], float]

@@ -1,6 +1,6 @@
 """The full-screen app: the device tree, the selected device's tabs and the shell pane.
 
-Background workers read devices through the connection pool and post messages; only the
+Background workers read devices through the connection pool and post messages. Only the
 message handlers here change widgets, so a slow or unreachable device never blocks a key.
 """
 
@@ -333,7 +333,7 @@ class MudmapApp(App[None]):
     async def _check(self, name: str) -> bool:
         connection = self.pool.cached(name)
         if connection is not None and connection.connect_count > 0 and not connection.connected:
-            # The device closed the connection (a reboot, sshd stopped): say so before the
+            # The device closed the connection (a reboot, sshd stopped). Report it before the
             # reconnect below, which may succeed a moment later.
             lost = ConnectFailed(name, "status", "connection lost; reconnecting")
             self.post_message(DeviceChecked(name, self.clock(), error=lost))

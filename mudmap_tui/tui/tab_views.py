@@ -1,4 +1,4 @@
-"""Fill the tabs from what the app knows about the selected device (no I/O to devices)."""
+"""Fill the tabs from the app's fleet state and the local store, without device I/O."""
 
 from __future__ import annotations
 

@@ -145,3 +145,24 @@ async def test_palette_opens_and_runs_action(tmp_path: Path) -> None:
         await pilot.press("enter")
         await pilot.pause(0.5)
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_bulk_backup_states_marked_and_hidden(tmp_path: Path) -> None:
+    app = app_for(tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        tree = app.query_one("#devices")
+        for name in ("lonely", "core1"):
+            tree.select_device(name)  # type: ignore[attr-defined]
+            await pilot.pause()
+            await pilot.press("space")
+        tree.set_filter("core")  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press("b")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        body = app.screen.body  # type: ignore[attr-defined]
+        assert "2 marked devices (1 hidden by the current filter)" in body
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ != "ConfirmScreen"

@@ -20,7 +20,7 @@ AUTO_EXPAND_MAX = 200
 
 @dataclass(frozen=True)
 class NodeRef:
-    """What a tree node stands for: a group, a device (within a group) or an interface."""
+    """The subject of a tree node: a group, a device (within a group) or an interface."""
 
     kind: str
     name: str
@@ -55,12 +55,12 @@ class DeviceTree(Tree[NodeRef]):
         # per group instead of one per device. A filter shows its matches expanded.
         expand = len(inventory.devices) <= AUTO_EXPAND_MAX or bool(self.filter_text)
         for group, names in inventory.groups.items():
-            shown = [name for name in names if self._matches(name)]
-            if not shown:
+            matching = [name for name in names if self._matches(name)]
+            if not matching:
                 continue
-            branch = self.root.add(f"{group} ({len(shown)})", NodeRef("group", group),
+            branch = self.root.add(f"{group} ({len(matching)})", NodeRef("group", group),
                                    expand=expand)
-            for name in shown:
+            for name in matching:
                 node = branch.add(self._device_label(name), NodeRef("device", name, group))
                 self._device_nodes.setdefault(name, []).append(node)
                 self._add_interfaces(node, name)
@@ -84,7 +84,7 @@ class DeviceTree(Tree[NodeRef]):
         """Let the node expand when interfaces are known; the leaves come on expanding.
 
         Adding leaves lazily keeps a tree of 1,000 devices with 20 interfaces each from
-        building 20,000 nodes that nobody looks at.
+        building 20,000 nodes that are never displayed.
         """
         status = self._state.devices.get(name) if self._state else None
         node.allow_expand = bool(status and status.interfaces)

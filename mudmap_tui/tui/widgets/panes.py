@@ -81,8 +81,9 @@ def journal_lines(value: dict[str, Any]) -> list[str]:
         stamp = entry.get("time")
         when = (datetime.fromtimestamp(stamp, timezone.utc).strftime("%m-%d %H:%M:%S ")
                 if isinstance(stamp, int | float) else "")
-        who = entry.get("identifier") or entry.get("unit") or ""
-        lines.append(f"{when}{who + ': ' if who else ''}{entry.get('message') or ''}")
+        source = entry.get("identifier") or entry.get("unit") or ""
+        prefix = f"{source}: " if source else ""
+        lines.append(f"{when}{prefix}{entry.get('message') or ''}")
     return lines
 
 

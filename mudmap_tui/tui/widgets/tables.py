@@ -50,9 +50,9 @@ class RowsTable(DataTable[Any]):
 
     def _update_changed(self, old_rows: list[tuple[str, tuple[Any, ...]]],
                         new_rows: list[tuple[str, tuple[Any, ...]]]) -> None:
-        shown = {str(key.value) for key in self.rows}
+        displayed = {str(key.value) for key in self.rows}
         for (key, old_cells), (_, new_cells) in zip(old_rows, new_rows, strict=True):
-            if key not in shown:
+            if key not in displayed:
                 continue
             for title, old, new in zip(self.COLUMNS, old_cells, new_cells, strict=True):
                 if old != new:
@@ -121,8 +121,8 @@ class RowsTable(DataTable[Any]):
 
 
 def _as_text(cell: Any) -> Any:
-    # A str cell would be parsed as console markup on every measure and render; a Text
-    # is not, which is both faster and safe for names containing "[".
+    # DataTable parses a str cell as console markup on every measure and render. A Text
+    # cell skips that, so it is faster and shows names containing "[" as they are.
     return Text(cell) if isinstance(cell, str) else cell
 
 
