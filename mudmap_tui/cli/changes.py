@@ -73,16 +73,30 @@ def register(subparsers: Subparsers) -> None:
     wgquick.set_defaults(func=cmd_wgquick)
 
 
-def add_change_options(parser: argparse.ArgumentParser) -> None:
-    """Add --dry-run, --persist and --confirm-timeout to a command that changes a device."""
+def add_change_options(parser: argparse.ArgumentParser, opt_in: bool = False) -> None:
+    """Add --dry-run, --persist and --confirm-timeout to a command that changes a device.
+
+    With ``opt_in`` the command runs as a guarded change only when one of these options is
+    given (see :func:`guard_requested`); --confirm-timeout then has no default.
+    """
     parser.add_argument("--dry-run", action="store_true",
                         help="print the diff and change nothing")
     parser.add_argument("--persist", action="store_true",
                         help="also write the change to the device's network configuration "
                         "files (ifupdown, systemd-networkd, wg-quick)")
-    parser.add_argument("--confirm-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-                        help="seconds the device waits for the confirmation before it rolls "
-                        "the change back (default %(default)s)")
+    timeout_help = ("seconds the device waits for the confirmation before it rolls the "
+                    f"change back (default {DEFAULT_TIMEOUT:g})")
+    if opt_in:
+        timeout_help += "; any of these three options runs the command as a guarded change"
+    parser.add_argument("--confirm-timeout", type=float,
+                        default=None if opt_in else DEFAULT_TIMEOUT, metavar="S",
+                        help=timeout_help)
+
+
+def guard_requested(args: argparse.Namespace) -> bool:
+    """Tell whether the user gave --dry-run, --persist or --confirm-timeout."""
+    return bool(getattr(args, "dry_run", False) or getattr(args, "persist", False)
+                or getattr(args, "confirm_timeout", None) is not None)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -133,7 +147,8 @@ def run_guarded(args: argparse.Namespace, device: str, ops: list[dict[str, Any]]
         if args.dry_run:
             return plan, None
         confirm = not getattr(args, "no_confirm", False)
-        return plan, await runner.apply(plan, timeout=args.confirm_timeout, confirm=confirm)
+        timeout = args.confirm_timeout if args.confirm_timeout is not None else DEFAULT_TIMEOUT
+        return plan, await runner.apply(plan, timeout=timeout, confirm=confirm)
 
     plan, outcome = with_runner(args, device, work)
     if getattr(args, "json", False):
@@ -154,6 +169,18 @@ def run_guarded_call(args: argparse.Namespace, device: str, method: str,
                      params: dict[str, Any]) -> int:
     """Run one agent write method as a guarded change; for commands such as ``iface set``."""
     return run_guarded(args, device, [{"method": method, "params": params}])
+
+
+def run_guarded_delete(args: argparse.Namespace, device: str, name: str) -> int:
+    """Delete an interface as a guarded change; WireGuard ones through wg.delete."""
+
+    async def kind_of(runner: ChangeRunner) -> str:
+        interface = await runner.call(device, "interfaces.get", {"name": name})
+        return str(interface["interface"]["kind"])
+
+    is_wireguard = with_runner(args, device, kind_of) == "wireguard"
+    method = "wg.delete" if is_wireguard else "interfaces.delete"
+    return run_guarded_call(args, device, method, {"name": name})
 
 
 def _outcome_line(outcome: Outcome) -> str:

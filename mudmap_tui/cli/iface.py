@@ -5,6 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mudmap_tui.cli.changes import (
+    add_change_options,
+    guard_requested,
+    run_guarded,
+    run_guarded_call,
+    run_guarded_delete,
+)
 from mudmap_tui.cli.common import print_json
 from mudmap_tui.cli.device_call import (
     add_device_options,
@@ -78,6 +85,8 @@ def register(subparsers: Subparsers) -> None:
     delete.add_argument("name", help="interface name")
     add_device_options(delete)
     delete.set_defaults(func=cmd_delete)
+    for parser in (create, change, delete):
+        add_change_options(parser, opt_in=True)
 
 
 def _add_link_options(parser: argparse.ArgumentParser) -> None:
@@ -160,6 +169,8 @@ def create_params(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_create(args: argparse.Namespace) -> int:
     params = create_params(args)
+    if guard_requested(args):
+        return run_guarded_call(args, args.device, "interfaces.create", params)
     result = change_with_agent(args, args.device, "iface.create", "interfaces.create", params)
     interface = result["interface"]
     if args.json:
@@ -190,6 +201,8 @@ def cmd_set(args: argparse.Namespace) -> int:
     if len(params) == 1 and not args.add_address and not args.remove_address:
         raise UsageError("nothing to change: give at least one of --mtu, --up, --down, --mac, "
                          "--master, --nomaster, --rename, --add-address, --remove-address")
+    if guard_requested(args):
+        return run_guarded(args, args.device, set_ops(args, params))
 
     async def work(link: DeviceLink, db: Any) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -222,7 +235,20 @@ async def _change_address(link: DeviceLink, db: Any, args: argparse.Namespace, m
     return result
 
 
+def set_ops(args: argparse.Namespace, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """List the agent operations of ``iface set`` for one guarded change."""
+    ops = [{"method": "interfaces.update", "params": params}] if len(params) > 1 else []
+    name = params.get("new_name", args.name)
+    for method, addresses in (("addresses.add", args.add_address),
+                              ("addresses.remove", args.remove_address)):
+        ops += [{"method": method, "params": {"name": name, "address": address}}
+                for address in addresses]
+    return ops
+
+
 def cmd_delete(args: argparse.Namespace) -> int:
+    if guard_requested(args):
+        return run_guarded_delete(args, args.device, args.name)
     async def work(link: DeviceLink, db: Any) -> Any:
         interface = (await link.call("interfaces.get", {"name": args.name}))["interface"]
         # wireguard-go's links are tun devices; wg.delete also stops its process.

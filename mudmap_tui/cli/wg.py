@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from mudmap_tui.cli.changes import add_change_options, guard_requested, run_guarded_call
 from mudmap_tui.cli.common import print_json
 from mudmap_tui.cli.device_call import add_device_options, call_agent, change_with_agent
 from mudmap_tui.errors import InvalidInput
@@ -42,6 +43,8 @@ def register(subparsers: Subparsers) -> None:
     remove.add_argument("public_key", metavar="PUBLIC_KEY", help="the peer's public key (base64)")
     add_device_options(remove)
     remove.set_defaults(func=cmd_peer_remove)
+    for parser in (add, change, remove):
+        add_change_options(parser, opt_in=True)
 
 
 def _add_peer_arguments(parser: argparse.ArgumentParser, allowed_ips_required: bool) -> None:
@@ -118,18 +121,24 @@ def describe_wireguard(device: dict[str, Any]) -> list[str]:
 
 
 def cmd_peer_add(args: argparse.Namespace) -> int:
+    if guard_requested(args):
+        return run_guarded_call(args, args.device, "wg.peer.add", peer_params(args))
     peer = change_with_agent(args, args.device, "wg.peer.add", "wg.peer.add", peer_params(args))
     return _print_peer(args, peer, "added")
 
 
 def cmd_peer_set(args: argparse.Namespace) -> int:
     params = peer_params(args)
+    if guard_requested(args):
+        return run_guarded_call(args, args.device, "wg.peer.update", params)
     peer = change_with_agent(args, args.device, "wg.peer.set", "wg.peer.update", params)
     return _print_peer(args, peer, "changed")
 
 
 def cmd_peer_remove(args: argparse.Namespace) -> int:
     params = {"name": args.iface, "public_key": args.public_key}
+    if guard_requested(args):
+        return run_guarded_call(args, args.device, "wg.peer.remove", params)
     result = change_with_agent(args, args.device, "wg.peer.remove", "wg.peer.remove", params)
     if args.json:
         print_json(result)

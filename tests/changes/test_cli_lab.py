@@ -12,7 +12,7 @@ from mudmap_tui.lab import Lab
 from mudmap_tui.store import audit
 from mudmap_tui.store.db import open_database
 from mudmap_tui.store.devices import DeviceStore
-from tests.changes.conftest import link
+from tests.changes.conftest import addresses, link
 from tests.ssh.conftest import lab_inventory
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(180)]
@@ -79,3 +79,28 @@ def test_bad_plan_file_rejected(inventory: Path, tmp_path: Path,
     plan.write_text("{not json")
     assert main(["--db", str(inventory), "changes", "apply", "lab2", "--file", str(plan)]) == 2
     assert "is not valid JSON" in capsys.readouterr().err
+
+
+def test_iface_commands_guarded_on_request(changes_lab: Lab, inventory: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--db", str(inventory), "iface"]
+    assert main([*base, "create", "lab2", "brif", "--kind", "bridge", "--dry-run",
+                 "--accept-new"]) == 0
+    assert "+ brif (bridge)" in capsys.readouterr().out
+    assert link(changes_lab, "lab2", "brif") is None
+
+    assert main([*base, "create", "lab2", "brif", "--kind", "bridge", "--up",
+                 "--confirm-timeout", "20"]) == 0
+    assert "confirmed" in capsys.readouterr().out
+    assert main([*base, "set", "lab2", "brif", "--mtu", "1400", "--add-address",
+                 "10.93.0.1/24", "--confirm-timeout", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "mtu: 1500 -> 1400" in out
+    assert "confirmed" in out
+    info = link(changes_lab, "lab2", "brif")
+    assert info is not None and info["mtu"] == 1400
+    assert "10.93.0.1/24" in addresses(info)
+
+    assert main([*base, "delete", "lab2", "brif", "--confirm-timeout", "20"]) == 0
+    assert "- brif (bridge)" in capsys.readouterr().out
+    assert link(changes_lab, "lab2", "brif") is None
