@@ -28,7 +28,7 @@ def power_lab(lab: Lab) -> Iterator[Lab]:
     """A lab of its own, because a restarted device can stay unreachable from the host.
 
     NOTE: after a power-off and start, the host's neighbour entry for the device keeps the
-    old eth0 MAC address and connections time out; a lab of its own keeps that away from
+    old eth0 MAC address, so connections time out. A lab of its own keeps that away from
     the shared lab's other tests. The shared ``lab`` fixture is requested only so this one
     is skipped or failed for the same reasons.
     """
