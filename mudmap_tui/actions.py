@@ -72,6 +72,7 @@ ACTIONS: tuple[Action, ...] = (
     _a("app.quit", "q", "Quit", "app"),
     _a("app.help", "question_mark,f1", "Help: every key where the focus is", "app"),
     _a("app.refresh", "f5", "Refresh: read the selected device now", "app"),
+    _a("app.reload", "ctrl+r", "Reload: read the inventory file again", "app"),
     _a("app.toggle_tree", "ctrl+b", "Tree: hide or show the device tree", "app"),
     _a("app.toggle_log", "ctrl+l", "Log: show or hide the error log pane", "app"),
     _a("app.maximize", "z", "Zoom: maximize or restore the focused pane", "app", show=False),

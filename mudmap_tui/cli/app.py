@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from mudmap_tui.cli.common import db_path
+from mudmap_tui.errors import MudmapError
 
 DEFAULT_REFRESH_INTERVAL = 5.0
 
@@ -45,6 +47,11 @@ def open_app(args: argparse.Namespace) -> int:
     from mudmap_tui.ssh.hostkeys import HostKeyStore
     from mudmap_tui.tui.app import MudmapApp
 
+    try:
+        keymap = load_keymap()
+    except MudmapError as error:
+        print(f"mudmap: {error}", file=sys.stderr)
+        return error.exit_status
     hostkeys = None
     if getattr(args, "demo", False) and not getattr(args, "db", None):
         from mudmap_tui.cli.demo import running_lab
@@ -58,6 +65,6 @@ def open_app(args: argparse.Namespace) -> int:
         read_only=getattr(args, "read_only", False),
         refresh_interval=getattr(args, "refresh", DEFAULT_REFRESH_INTERVAL),
         hostkeys=hostkeys,
-        keymap=load_keymap(),
+        keymap=keymap,
     ).run()
     return 0

@@ -553,6 +553,11 @@ class MudmapApp(App[None]):
         self.refresh_selected()
         self.show_selected()
 
+    def do_app_reload(self) -> None:
+        self.reload_inventory()
+        self.notify(f"{len(self.inventory.devices) if self.inventory else 0} devices in "
+                    f"{self.db_path}")
+
     def do_app_toggle_tree(self) -> None:
         left = self.query_one("#left")
         self.tree_hidden_by_user = bool(left.display)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from mudmap_tui.cli.main import build_parser
+from mudmap_tui import keymap
+from mudmap_tui.cli.main import build_parser, main
 
 
 @pytest.mark.parametrize(("argv", "read_only", "refresh"), [
@@ -25,3 +28,12 @@ def test_refresh_rejects_bad_values(value: str, capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--refresh", value])
     assert f"invalid --refresh '{value}'" in capsys.readouterr().err
+
+
+def test_bad_keymap_stops_with_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "keymap.toml"
+    path.write_text('[keys]\n"device.explode" = "x"\n')
+    monkeypatch.setattr(keymap, "default_path", lambda: path)
+    assert main(["--db", str(tmp_path / "inventory.db")]) == 2
+    assert "device.explode" in capsys.readouterr().err

@@ -87,10 +87,10 @@ async def test_reload_shows_devices_added_meanwhile(tmp_path: Path) -> None:
     db_path = tmp_path / "inventory.db"
     open_database(db_path).close()
     app = offline_app(db_path, tmp_path)
-    async with app.run_test(size=(80, 24)):
+    async with app.run_test(size=(80, 24)) as pilot:
         assert len(app.query_one("#devices", DeviceTree).root.children) == 0
         make_inventory(db_path)
-        app.reload_inventory()
+        await pilot.press("ctrl+r")
         assert "edge" in tree_devices(app.query_one("#devices", DeviceTree))
 
 
