@@ -15,10 +15,12 @@ from mudmap_tui.fleet_state import DeviceState
 from mudmap_tui.lab import Lab
 from mudmap_tui.ssh.config import SshSettings
 from mudmap_tui.ssh.hostkeys import HostKeyStore
+from mudmap_tui.store import audit
+from mudmap_tui.store.audit import AuditEntry
 from mudmap_tui.tui.app import MudmapApp
 from mudmap_tui.tui.widgets.device_tree import DeviceTree
 from mudmap_tui.tui.widgets.shell import ShellPane
-from mudmap_tui.tui.widgets.tables import InterfacesTable
+from mudmap_tui.tui.widgets.tables import InterfacesTable, WireGuardTable
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
@@ -295,3 +297,57 @@ async def test_unreachable_device_does_not_block(lab: Lab, tmp_path: Path) -> No
         assert "ghost" in log_text
         assert "unreachable" in log_text
     assert "ghost" in (tmp_path / "log").read_text()
+
+
+async def test_up_key_sets_interface_up(running: tuple[MudmapApp, Pilot[None]],
+                                        lab: Lab) -> None:
+    app, pilot = running
+    lab.run("lab3", ["ip", "link", "add", "tuiup0", "type", "bridge"])
+    try:
+        await select(pilot, app, "lab3", "interfaces")
+        await wait_until(pilot, lambda: "tuiup0" in table_names(app), "tuiup0 in the table")
+        table = app.query_one("#interfaces-table", InterfacesTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("tuiup0"))
+        await pilot.press("u")
+
+        def is_up() -> bool:
+            link = json.loads(lab.run("lab3", ["ip", "-j", "link", "show", "tuiup0"]).stdout)
+            return "UP" in link[0]["flags"]
+
+        await wait_until(pilot, is_up, "tuiup0 up on lab3")
+        await wait_until(pilot, lambda: table.interfaces["tuiup0"].state.startswith("up"),
+                         "tuiup0 up in the table")
+        entries = [entry for entry in audit_entries(app, "lab3")
+                   if entry.action == "interfaces.update"]
+        assert entries[0].result == "ok"
+    finally:
+        lab.run("lab3", ["ip", "link", "del", "tuiup0"], check=False)
+
+
+def audit_entries(app: MudmapApp, device: str) -> list[AuditEntry]:
+    return audit.list(app.db, device=device)
+
+
+async def test_wireguard_tab_shows_peer(running: tuple[MudmapApp, Pilot[None]],
+                                        lab: Lab) -> None:
+    from mudmap_tui.wg_plan import generate_key_pair
+
+    app, pilot = running
+    await select(pilot, app, "lab1", "wireguard")
+    peer_key = generate_key_pair().public_key
+    await app.reader.call("lab1", "wg.create", {"name": "tuiwg0", "listen_port": 51821},
+                          timeout=30)
+    try:
+        await app.reader.call("lab1", "wg.peer.add", {
+            "name": "tuiwg0", "public_key": peer_key, "allowed_ips": ["10.99.0.2/32"],
+            "endpoint": f"{lab.devices['lab2'].address}:51821"})
+        table = app.query_one("#wireguard-table", WireGuardTable)
+        await wait_until(pilot, lambda: f"tuiwg0/{peer_key}" in table.details, "the peer row")
+        cells = table.cells_of(f"tuiwg0/{peer_key}")
+        assert str(cells[3]) == "10.99.0.2/32"
+        assert str(cells[2]) == f"{lab.devices['lab2'].address}:51821"
+        assert str(cells[4]) == "never"
+        assert str(table.cells_of("tuiwg0")[2]) == "port 51821"
+    finally:
+        await app.reader.call("lab1", "wg.delete", {"name": "tuiwg0"}, timeout=30)
