@@ -85,6 +85,10 @@ TABS = ("overview", "interfaces", "wireguard", "services", "logs", "shell", "bac
 TAB_TITLES = {"overview": "Overview", "interfaces": "Interfaces", "wireguard": "WireGuard",
               "services": "Services", "logs": "Logs", "shell": "Shell", "backups": "Backups",
               "audit": "Audit"}
+# State changes that raise a notification, and how many notifications a second at most.
+ANNOUNCED_STATES = (DeviceState.HOST_KEY_UNKNOWN, DeviceState.UNREACHABLE,
+                    DeviceState.OFFLINE, DeviceState.HOST_KEY_CHANGED)
+MAX_ANNOUNCEMENTS_PER_SECOND = 3
 # Tabs whose data comes from the device, as opposed to the local store.
 DEVICE_TABS = (*TAB_METHODS, "wireguard")
 
@@ -150,6 +154,8 @@ class MudmapApp(App[None]):
         self._ticks = 0
         self._notified: dict[tuple[str, str], str] = {}
         self.tree_hidden_by_user = False
+        self._announced = 0
+        self._unannounced = 0
         self.shell = ShellController(self)
         self.handlers = DeviceHandlers(self)
         self.views = TabViews(self)
@@ -290,12 +296,14 @@ class MudmapApp(App[None]):
         return self.query_one("#tabs", TabbedContent).active or "overview"
 
     @on(Tree.NodeHighlighted, "#devices")
+    @ignore_after_close
     def _device_highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
         self.show_selected()
         self.shell.target_changed()
         self.refresh_selected()
 
     @on(TabbedContent.TabActivated, "#tabs")
+    @ignore_after_close
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.show_selected()
         self.refresh_selected()
@@ -365,10 +373,14 @@ class MudmapApp(App[None]):
         self.post_message(TabLoaded(name, tab, self.clock(), value=value))
 
     def sweep_statuses(self) -> None:
-        """Check every device's status in the background, a few at a time."""
-        if self.inventory is None or not self.inventory.devices:
+        """Check the status of the devices the tree shows, a few at a time, in the background.
+
+        Devices in collapsed groups are not on screen, so they are not checked.
+        """
+        visible = self.query_one("#devices", DeviceTree).visible_devices()
+        names = [n for n in visible if (n, "status") not in self.inflight]
+        if not names:
             return
-        names = [n for n in self.inventory.devices if (n, "status") not in self.inflight]
         self.run_worker(self._sweep(names), group="sweep", exit_on_error=False)
 
     async def _sweep(self, names: list[str]) -> None:
@@ -388,21 +400,33 @@ class MudmapApp(App[None]):
 
     @ignore_after_close
     def on_device_checked(self, message: DeviceChecked) -> None:
-        before = self.fleet.status(message.device).state
+        before = self.fleet.status(message.device)
+        before_state, before_reason = before.state, before.reason
         if message.error is None:
             status = self.fleet.mark_online(message.device, message.at, message.hello)
         else:
             status = self.fleet.mark_failed(message.device, message.at, message.error)
-            log.info("%s: %s (%s)", message.device, status.state.word, status.reason,
-                     extra={"device": message.device, "operation": "status"})
         self.query_one("#devices", DeviceTree).refresh_device(message.device)
         self.update_summary()
-        if status.state is not before:
+        if (status.state, status.reason) != (before_state, before_reason):
+            # Logged on change only, so a device that stays down adds no line per check.
+            level = logging.INFO if status.state is DeviceState.ONLINE else logging.WARNING
+            log.log(level, "%s: %s%s", message.device, status.state.word,
+                    f" ({status.reason})" if status.reason else "",
+                    extra={"device": message.device, "operation": "status"})
+        if status.state is not before_state:
             self._announce_state(message.device, status.state, status.reason)
         if message.device == self.selected_device:
             self.show_selected()
 
     def _announce_state(self, name: str, state: DeviceState, reason: str) -> None:
+        if state not in ANNOUNCED_STATES:
+            return
+        self._announced += 1
+        if self._announced > MAX_ANNOUNCEMENTS_PER_SECOND:
+            # A sweep can change many devices at once; the rest go to the log pane only.
+            self._unannounced += 1
+            return
         if state is DeviceState.HOST_KEY_UNKNOWN:
             key = self.key_of(actions.get("device.accept_host_key"))
             self.notify(f"{name}: host key unknown; select it and press {key} to check "
@@ -439,7 +463,16 @@ class MudmapApp(App[None]):
             self.notify(f"{message.device}: {message.tab}: {reason}", title="Read failed",
                         severity="warning")
 
+    def _flush_announcements(self) -> None:
+        if self._unannounced:
+            self.notify(f"{self._unannounced} more devices changed state; the log pane "
+                        f"({self.key_of(actions.get('app.toggle_log'))}) lists them",
+                        severity="warning")
+        self._announced = 0
+        self._unannounced = 0
+
     def update_age_line(self) -> None:
+        self._flush_announcements()
         try:
             line = self.query_one("#data-age", Static)
         except NoMatches:  # a timer that fires while the app shuts down

@@ -133,3 +133,27 @@ async def test_big_inventory_opens_collapsed(tmp_path: Path) -> None:
         await pilot.pause()
         assert app.selected_device == "d101"
         assert overview_rows(app)["Address"] == "127.0.3.102:22"
+        # Only devices in expanded groups are on screen, so only they are swept.
+        visible = set(tree.visible_devices())
+        assert visible == {f"d{n:03d}" for n in range(210) if n % 3 in (0, 2)}
+
+
+async def test_many_state_changes_notify_few(tmp_path: Path) -> None:
+    from mudmap_tui.fleet_state import DeviceState
+    from mudmap_tui.tui import app as app_module
+
+    db_path = tmp_path / "inventory.db"
+    make_inventory(db_path)
+    app = offline_app(db_path, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        shown: list[str] = []
+        app.notify = lambda message, **options: shown.append(message)  # type: ignore[method-assign]
+        app._flush_announcements()
+        for number in range(10):
+            app._announce_state(f"dev{number}", DeviceState.UNREACHABLE, "timed out")
+        limit = app_module.MAX_ANNOUNCEMENTS_PER_SECOND
+        assert len(shown) == limit
+        app._flush_announcements()
+        assert len(shown) == limit + 1
+        assert shown[-1].startswith(f"{10 - limit} more devices changed state")

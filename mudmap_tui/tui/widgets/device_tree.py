@@ -127,6 +127,16 @@ class DeviceTree(Tree[NodeRef]):
     def hidden_marked(self) -> int:
         return sum(1 for name in self.marked if not self._matches(name))
 
+    def visible_devices(self) -> list[str]:
+        """Return the devices whose group is expanded, each once, in tree order."""
+        names: dict[str, None] = {}
+        for branch in self.root.children:
+            if branch.is_expanded:
+                for node in branch.children:
+                    if node.data is not None and node.data.kind == "device":
+                        names[node.data.name] = None
+        return list(names)
+
     @property
     def selected_ref(self) -> NodeRef | None:
         node = self.cursor_node
