@@ -41,8 +41,11 @@ class LabCli:
 
     @property
     def env(self) -> dict[str, str]:
+        # MUDMAP_KNOWN_HOSTS is set explicitly because an in-process `mudmap --demo` in
+        # another test sets it in this process's environment.
         return {**os.environ, "MUDMAP_DB": str(self.db_path),
-                "XDG_DATA_HOME": str(self.data_home)}
+                "XDG_DATA_HOME": str(self.data_home),
+                "MUDMAP_KNOWN_HOSTS": str(self.data_dir / "known_hosts")}
 
     def run(self, *args: str, input: str | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess[str]:
