@@ -166,3 +166,20 @@ async def test_bulk_backup_states_marked_and_hidden(tmp_path: Path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert type(app.screen).__name__ != "ConfirmScreen"
+
+
+async def test_tree_hides_when_narrow_or_toggled(tmp_path: Path) -> None:
+    app = app_for(tmp_path)
+    async with app.run_test(size=(70, 24)) as pilot:
+        await pilot.pause()
+        assert not app.query_one("#left").display
+        await pilot.resize_terminal(100, 24)
+        await pilot.pause()
+        assert app.query_one("#left").display
+        await pilot.press("ctrl+b")
+        assert not app.query_one("#left").display
+        # Focus leaves the hidden tree for the active tab's content.
+        assert app.focused is not None
+        assert app.focused.id == "overview-table"
+        await pilot.press("ctrl+b")
+        assert app.query_one("#left").display
