@@ -351,3 +351,33 @@ async def test_wireguard_tab_shows_peer(running: tuple[MudmapApp, Pilot[None]],
         assert str(table.cells_of("tuiwg0")[2]) == "port 51821"
     finally:
         await app.reader.call("lab1", "wg.delete", {"name": "tuiwg0"}, timeout=30)
+
+
+async def test_backup_now_then_diff(running: tuple[MudmapApp, Pilot[None]],
+                                    lab: Lab) -> None:
+    from mudmap_tui.tui.widgets.tables import BackupsTable
+
+    app, pilot = running
+    await select(pilot, app, "lab2", "backups")
+    table = app.query_one("#backups-table", BackupsTable)
+    before = table.row_count
+    tree = app.query_one("#devices", DeviceTree)
+    tree.focus()
+    await pilot.press("b")
+    await wait_until(pilot, lambda: table.row_count == before + 1, "the first backup row")
+    lab.run("lab2", ["sh", "-c", "echo '# tui test' >> /etc/network/interfaces"])
+    try:
+        await pilot.press("b")
+        await wait_until(pilot, lambda: table.row_count == before + 2,
+                         "the second backup row")
+    finally:
+        lab.run("lab2", ["sed", "-i", "/^# tui test$/d", "/etc/network/interfaces"])
+    table.focus()
+    for row in (0, 1):
+        table.move_cursor(row=row)
+        await pilot.press("space")
+    assert len(table.marked) == 2
+    await pilot.press("d")
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "BackupDiffScreen",
+                     "the backup diff")
+    assert "+# tui test" in app.screen.diff_text  # type: ignore[attr-defined]
