@@ -1,7 +1,9 @@
 """The full-screen app: the device tree, the selected device's tabs and the shell pane.
 
-Background workers read devices through the connection pool and post messages. Only the
-message handlers here change widgets, so a slow or unreachable device never blocks a key.
+Background workers read devices through the connection pool and post messages, and only
+the message handlers here change widgets. Every device call has a timeout, so a slow or
+unreachable device does not hold up key handling (tests/tui/test_lab_app.py presses keys
+while a device is down).
 """
 
 from __future__ import annotations
