@@ -12,21 +12,23 @@ import json
 import logging
 import os
 import socket
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
-from agent import validate
+from agent import netlink, validate
 from agent.errors import AgentError, invalid
 from agent.registry import method
 from agent.rtnl_dump import (
     Memo,
     dump_bodies,
     dump_links_and_addresses,
+    dump_links_and_routes,
     parse_address,
     parse_link,
 )
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
 
 ARPHRD_LOOPBACK = 772
 
@@ -104,7 +106,7 @@ def netlink_error(error: NetlinkError, action: str) -> AgentError:
 
 def open_netlink() -> IPRoute:
     try:
-        return IPRoute()
+        return netlink.ip_route()
     except OSError as error:
         raise AgentError("failed", "cannot open an rtnetlink socket: %s" % error) from None
 
@@ -117,7 +119,7 @@ def dump() -> Tuple[List[Message], List[Message]]:
 def _read_dumps(read: Callable[[], Tuple[List[Any], List[Any]]]) -> Tuple[List[Any], List[Any]]:
     try:
         return read()
-    except NetlinkError as error:
+    except netlink.NetlinkError as error:
         raise netlink_error(error, "cannot read links and addresses") from None
     except OSError as error:
         raise AgentError("failed", "cannot read links and addresses: %s" % error) from None
@@ -452,7 +454,7 @@ def table_number(value: Any) -> Optional[int]:
     )
 
 
-def describe_route(route: Message, names: Dict[int, str]) -> Dict[str, Any]:
+def describe_route(route: Message, names: Dict[int, Optional[str]]) -> Dict[str, Any]:
     family = route["family"]
     destination = route.get("RTA_DST")
     table = route.get("RTA_TABLE") or route["table"]
@@ -479,12 +481,12 @@ def routes_list(params: Dict[str, Any]) -> Dict[str, Any]:
     params = validate.params_object(params)
     validate.only(params, ("table",))
     requested_table = table_number(params.get("table", "main"))
-    with open_netlink() as ipr:
-        try:
-            links = list(ipr.link("dump"))
-            routes = list(ipr.route("dump"))
-        except NetlinkError as error:
-            raise netlink_error(error, "cannot read routes") from None
+    try:
+        links, routes = dump_links_and_routes()
+    except netlink.NetlinkError as error:
+        raise netlink_error(error, "cannot read routes") from None
+    except OSError as error:
+        raise AgentError("failed", "cannot read routes: %s" % error) from None
     names = {link["index"]: link.get("IFLA_IFNAME") for link in links}
     result = []
     for route in routes:

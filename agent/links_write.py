@@ -11,12 +11,9 @@ import errno
 import ipaddress
 import logging
 import os
-from typing import Any, Dict, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
-from agent import validate
+from agent import netlink, validate
 from agent.errors import AgentError, invalid
 from agent.links import (
     LinkTable,
@@ -28,6 +25,10 @@ from agent.links import (
     open_netlink,
 )
 from agent.registry import method
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
 
 CREATABLE_KINDS = ("dummy", "bridge", "bond", "vlan", "macvlan", "vxlan", "veth", "wireguard")
 # Kinds that take ports; enslaving to anything else is a conflict.
@@ -209,7 +210,7 @@ def create_link(ipr: IPRoute, spec: CreateSpec) -> None:
         attributes["vxlan_link" if spec.kind == "vxlan" else "link"] = index
     try:
         ipr.link("add", **attributes)
-    except NetlinkError as error:
+    except netlink.NetlinkError as error:
         if error.code == errno.EOPNOTSUPP:
             raise _unsupported_kind(spec, error) from None
         raise netlink_error(
@@ -244,14 +245,14 @@ def _index(ipr: IPRoute, name: str) -> int:
 def _set(ipr: IPRoute, name: str, settings: Dict[str, Any], action: str) -> None:
     try:
         ipr.link("set", index=_index(ipr, name), **settings)
-    except NetlinkError as error:
+    except netlink.NetlinkError as error:
         raise netlink_error(error, action) from None
 
 
 def _delete_quietly(ipr: IPRoute, name: str) -> None:
     try:
         ipr.link("del", index=_index(ipr, name))
-    except (AgentError, NetlinkError) as error:
+    except (AgentError, netlink.NetlinkError) as error:
         log.error("cannot delete %s while rolling back: %s", name, error)
 
 
@@ -426,11 +427,11 @@ def _apply_steps(ipr: IPRoute, index: int, name: str, steps: List[Dict[str, Any]
     for step in steps:
         try:
             ipr.link("set", index=index, **step["do"])
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             for applied in reversed(done):
                 try:
                     ipr.link("set", index=index, **applied["undo"])
-                except NetlinkError as undo_error:
+                except netlink.NetlinkError as undo_error:
                     log.error("cannot undo %s on %s: %s", applied["do"], name, undo_error)
             change = ", ".join("%s=%s" % item for item in step["do"].items())
             raise netlink_error(error, "cannot set %s on %s" % (change, name)) from None
@@ -459,7 +460,7 @@ def interfaces_delete(params: Dict[str, Any]) -> Dict[str, Any]:
             return {"deleted": name}
         try:
             ipr.link("del", index=link["index"])
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             raise netlink_error(error, "cannot delete %s" % name) from None
     return {"deleted": name}
 
@@ -532,7 +533,7 @@ def addresses_add(params: Dict[str, Any]) -> Dict[str, Any]:
             )
         try:
             _addr(ipr, "add", index, address)
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             raise netlink_error(error, "cannot add %s to %s" % (address, name)) from None
     return {"interface": _describe(name)}
 
@@ -552,7 +553,7 @@ def addresses_remove(params: Dict[str, Any]) -> Dict[str, Any]:
             )
         try:
             _addr(ipr, "del", index, address)
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             raise netlink_error(error, "cannot remove %s from %s" % (address, name)) from None
     return {"interface": _describe(name)}
 
@@ -604,7 +605,7 @@ def _run_addr(
 ) -> None:
     try:
         _addr(ipr, command, index, address)
-    except NetlinkError as error:
+    except netlink.NetlinkError as error:
         raise netlink_error(
             error, "cannot %s %s on %s" % (command, validate.format_interface(address), name)
         ) from None
@@ -638,7 +639,7 @@ def _undo(ipr: IPRoute, index: int, added: List[validate.IPInterface]) -> None:
     for address in reversed(added):
         try:
             _addr(ipr, "del", index, address)
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             log.error("cannot remove %s while rolling back: %s", address, error)
 
 
@@ -647,7 +648,7 @@ def _remove_stale(ipr: IPRoute, index: int, name: str, stale: List[Any]) -> None
     for key in reversed(stale):
         try:
             _addr(ipr, "del", index, ipaddress.ip_interface(key))
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             if error.code != errno.EADDRNOTAVAIL:
                 raise netlink_error(
                     error, "cannot remove %s/%d from %s" % (key[0], key[1], name)

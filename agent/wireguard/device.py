@@ -13,26 +13,20 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from agent import netlink
 from agent.errors import AgentError
 from agent.wireguard import kernel, keys, uapi
 from agent.wireguard.model import Device, DeviceChange, Peer, format_endpoint
-
-try:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-except ImportError:  # pragma: no cover - the agent zipapp always bundles pyroute2
-    IPRoute = None  # type: ignore[assignment,misc]
-    NetlinkError = OSError  # type: ignore[assignment,misc]
 
 BACKENDS = ("kernel", "userspace")
 
 
 def link_kind(name: str) -> Optional[str]:
     """Return the link kind of interface ``name`` ("" for none), or None when it is absent."""
-    with IPRoute() as ipr:
+    with netlink.ip_route() as ipr:
         try:
             (link,) = ipr.link("get", ifname=name)
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             if error.code == errno.ENODEV:
                 return None
             raise
@@ -93,10 +87,10 @@ def set_link(name: str, settings: LinkSettings) -> None:
         attributes["state"] = settings.state
     if not attributes:
         return
-    with IPRoute() as ipr:
+    with netlink.ip_route() as ipr:
         try:
             ipr.link("set", ifname=name, **attributes)
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             raise AgentError(
                 "failed", "cannot set %s on %s: %s" % (", ".join(sorted(attributes)), name, error)
             ) from None

@@ -11,22 +11,16 @@ import base64
 import errno
 from typing import Any, Dict, Iterable
 
+from agent import netlink
 from agent.errors import AgentError
 from agent.wireguard.model import Device, DeviceChange, Peer, PeerChange
 
-try:
-    from pyroute2 import IPRoute, WireGuard
-    from pyroute2.netlink.exceptions import NetlinkError
-except ImportError:  # pragma: no cover - the agent zipapp always bundles pyroute2
-    IPRoute = WireGuard = None  # type: ignore[assignment,misc]
-    NetlinkError = OSError  # type: ignore[assignment,misc]
-
 
 def create(name: str) -> None:
-    with IPRoute() as ipr:
+    with netlink.ip_route() as ipr:
         try:
             ipr.link("add", ifname=name, kind="wireguard")
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             if error.code == errno.EOPNOTSUPP:
                 raise AgentError("unsupported", "kernel has no WireGuard module") from None
             if error.code == errno.EEXIST:
@@ -35,17 +29,17 @@ def create(name: str) -> None:
 
 
 def delete(name: str) -> None:
-    with IPRoute() as ipr:
+    with netlink.ip_route() as ipr:
         try:
             ipr.link("del", ifname=name)
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             raise _netlink_failure("delete", name, error) from None
 
 
 def _open_wireguard() -> Any:
     try:
-        return WireGuard()
-    except NetlinkError as error:
+        return netlink.wireguard()
+    except netlink.NetlinkError as error:
         # Binding fails with ENOENT when the generic netlink family is not registered.
         if error.code == errno.ENOENT:
             raise AgentError("unsupported", "kernel has no WireGuard module") from None
@@ -56,7 +50,7 @@ def get(name: str) -> Device:
     with _open_wireguard() as wg:
         try:
             messages = wg.info(name)
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             raise _netlink_failure("read", name, error) from None
     return parse_dump(list(messages))
 
@@ -76,7 +70,7 @@ def set_device(name: str, change: DeviceChange) -> None:
                 wg.set(name, **device_attrs)
             for peer in change.peers:
                 wg.set(name, peer=peer_request(peer))
-        except NetlinkError as error:
+        except netlink.NetlinkError as error:
             raise _netlink_failure("change", name, error) from None
 
 
