@@ -20,8 +20,7 @@ import os
 import time
 from typing import Any, Dict, List, Optional
 
-from pyroute2.netlink.exceptions import NetlinkError
-
+from agent import netlink
 from agent.errors import AgentError
 from agent.links import LinkTable, link_kind, open_netlink, read_table
 from agent.links_write import create_link, parse_create
@@ -230,7 +229,7 @@ class Restorer:
     def _step(self, action: str, function: Any) -> None:
         try:
             function()
-        except (AgentError, NetlinkError, OSError, ValueError, KeyError) as error:
+        except (AgentError, netlink.NetlinkError, OSError, ValueError, KeyError) as error:
             message = "%s: %s" % (action, getattr(error, "message", None) or error)
             log.error("rollback step failed: %s", message)
             self.errors.append(message)
