@@ -14,8 +14,7 @@ import ipaddress
 import socket
 from typing import Any, Dict, List
 
-from pyroute2.netlink.exceptions import NetlinkError
-
+from agent import netlink
 from agent.links import LinkTable, open_netlink
 
 # rtnetlink protocol numbers (linux/rtnetlink.h) of routes that their owner restores.
@@ -82,7 +81,7 @@ def restore_routes(routes: List[Route]) -> List[str]:
                     settings[key] = route[key]
             try:
                 ipr.route("add", **settings)
-            except NetlinkError as error:
+            except netlink.NetlinkError as error:
                 if error.code != errno.EEXIST:
                     errors.append("route %s via %s dev %s: %s" % (
                         route["dst"], route["gateway"] or "-", route["dev"], error))
