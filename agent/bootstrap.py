@@ -1,12 +1,13 @@
-"""Start the agent from its zipapp, importing from an unpacked and compiled copy.
+"""Start the agent from its zipapp, importing from an unpacked copy beside it.
 
 Modules imported straight from a zip archive have no bytecode cache, so every start would
 compile pyroute2 again. The first start therefore unpacks the archive into a sibling
-directory named by the build id and the interpreter's cache tag. It compiles the copy
-there with the device's own python3 and renames it into place. Later starts import from
-that copy. The
-agent builder puts this file into the zipapp as ``__main__.py``, followed by a call to
-:func:`run` with the build id.
+directory named by the build id and the interpreter's cache tag and renames it into
+place. Later starts import from that copy. Nothing is compiled ahead: python3 writes each
+module's ``__pycache__`` entry when a start first imports it, so a device compiles only the
+modules it uses, and most methods never load most of pyroute2. The agent builder puts this
+file into the zipapp as ``__main__.py``, followed by a call to :func:`run` with the build
+id.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ def unpacked_dir(archive: str, build_id: str) -> str:
 
 
 def unpack(archive: str, target: str) -> None:
-    """Unpack and compile ``archive`` into ``target``; safe when several starts race.
+    """Unpack ``archive`` into ``target``; safe when several starts race.
 
     Each start builds in its own temporary directory and renames it to ``target``. The
     first rename wins, and a later one fails because ``target`` then exists and is not
-    empty, so that start discards its copy and uses the winner's.
+    empty, so that start discards its copy and uses the winner's. Starts that import the
+    same module at once each write its bytecode file by an atomic rename (importlib does),
+    so readers never see a partial one.
     """
-    import compileall
-    import py_compile
     import shutil
     import tempfile
     import zipfile
@@ -43,19 +44,11 @@ def unpack(archive: str, target: str) -> None:
     try:
         with zipfile.ZipFile(archive) as bundle:
             bundle.extractall(temporary)
-        # The copy never changes after the rename, so bytecode need not be checked
-        # against the sources' modification times at each import.
-        compiled = compileall.compile_dir(
-            temporary,
-            quiet=2,
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )
-        if not compiled:
-            raise OSError(errno.EINVAL, "compiling the agent failed in " + temporary)
         with open(os.path.join(temporary, MARKER), "w") as marker:
             marker.write(archive + "\n")
         # mkdtemp() creates mode 0700; the copy must stay readable by every user that may
-        # start the agent, like the archive itself.
+        # start the agent, like the archive itself. Only the user who unpacked it can add
+        # bytecode later; other users import from the sources without caching.
         os.chmod(temporary, 0o755)
         try:
             os.rename(temporary, target)
