@@ -314,9 +314,12 @@ class MudmapApp(App[None]):
 
     def refresh_tick(self) -> None:
         self._ticks += 1
-        self.refresh_selected()
-        if self.sweep_enabled and self._ticks % SWEEP_EVERY_TICKS == 1:
-            self.sweep_statuses()
+        try:
+            self.refresh_selected()
+            if self.sweep_enabled and self._ticks % SWEEP_EVERY_TICKS == 1:
+                self.sweep_statuses()
+        except NoMatches:  # a timer that fires while the app shuts down
+            return
 
     def refresh_selected(self) -> None:
         name = self.selected_device
