@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from mudmap_tui import __version__
 from mudmap_tui.errors import MudmapError
@@ -52,10 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if args.demo and not args.db:
-        # The lab writes its devices' host keys into a known_hosts file of its own, which
-        # goes away with the lab, so the demo never adds throwaway keys to the user's file.
-        os.environ.setdefault("MUDMAP_KNOWN_HOSTS", str(lab_known_hosts()))
+    with demo_known_hosts(args):
+        return dispatch(args)
+
+
+def dispatch(args: argparse.Namespace) -> int:
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         from mudmap_tui.cli.app import open_app
@@ -69,6 +71,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mudmap: interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def demo_known_hosts(args: argparse.Namespace) -> Iterator[None]:
+    """Point host key checks at the demo lab's known_hosts while a --demo command runs.
+
+    The lab lists its devices' host keys in a file of its own, which goes away with the lab,
+    so the demo never adds throwaway keys to the user's file. The variable is restored
+    afterwards because tests call main() several times in one process.
+    """
+    if not args.demo or args.db or "MUDMAP_KNOWN_HOSTS" in os.environ:
+        yield
+        return
+    os.environ["MUDMAP_KNOWN_HOSTS"] = str(lab_known_hosts())
+    try:
+        yield
+    finally:
+        del os.environ["MUDMAP_KNOWN_HOSTS"]
 
 
 if __name__ == "__main__":

@@ -64,6 +64,28 @@ def prepare_filesystem(config):
         mount("overlay", "overlay", target, options)
     for target, source in sorted(config["binds"].items()):
         bind(source, target)
+    write_name_service_files(config["hostname"])
+
+
+def write_name_service_files(hostname):
+    """Give the device its own /etc/hosts and a resolver that asks no server outside it.
+
+    The host's resolv.conf names the host's DNS servers, which lab devices must never
+    query; without a nameserver line the resolver only tries the device's own loopback.
+    """
+    replace_file("/etc/hosts", f"127.0.0.1 localhost\n127.0.1.1 {hostname}\n"
+                 "::1 localhost ip6-localhost ip6-loopback\n")
+    replace_file("/etc/resolv.conf", "# Lab devices have no DNS server: names come from "
+                 "/etc/hosts.\noptions timeout:1 attempts:1\n")
+
+
+def replace_file(path, text):
+    # Removing first replaces a symbolic link (as systemd-resolved makes) instead of
+    # writing through it.
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+    with open(path, "w") as handle:
+        handle.write(text)
 
 
 def start_sshd(config):

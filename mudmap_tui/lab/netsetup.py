@@ -82,8 +82,11 @@ def attach_uplink(topology: Topology, device: LabDevice) -> None:
     assert device.host_link is not None
     delete_link(device.host_link)
     ip("link", "add", device.host_link, "type", "veth", "peer", "name", "eth0",
-       "netns", device.netns)
+       "address", topology.mac(device), "netns", device.netns)
     ip("link", "set", device.host_link, "master", topology.bridge, "up")
+    # A device that was powered off long enough may have left a FAILED entry behind.
+    for address in (device.address, device.address6):
+        ip("neigh", "flush", "to", address, "dev", topology.bridge, check=False)
     configure_eth0(topology, device, prefix6=topology.uplink_net6.prefixlen)
 
 
@@ -120,8 +123,10 @@ def connect_inner(topology: Topology, run_dir: Path) -> bool:
         # of the old pair may still exist for a moment after lab1's namespace is gone.
         if link_exists("eth0", inner.netns):
             ip("-n", inner.netns, "link", "del", "eth0", check=False)
-        ip("-n", outer, "link", "add", topology.inner_link, "type", "veth", "peer", "name",
-           "eth0", "netns", inner.netns)
+        outer_device = next(d for d in topology.devices() if d.name == "lab1")
+        ip("-n", outer, "link", "add", topology.inner_link, "address",
+           topology.mac(outer_device, port=1), "type", "veth", "peer", "name", "eth0",
+           "address", topology.mac(inner), "netns", inner.netns)
         gateway = f"{topology.inner_gateway}/{topology.inner_net.prefixlen}"
         gateway6 = f"{topology.inner_net6.network_address + 1}/{topology.inner_net6.prefixlen}"
         ip("-n", outer, "addr", "add", gateway, "dev", topology.inner_link)

@@ -96,6 +96,16 @@ class Topology:
     def inner_gateway(self) -> str:
         return str(self.inner_net.network_address + 1)
 
+    def mac(self, device: LabDevice, port: int = 0) -> str:
+        """Return a fixed, locally administered MAC for a device's link.
+
+        A device keeps its MACs across reboots, as hardware does, so that the neighbour
+        entries its peers cached stay valid.
+        """
+        digest = zlib.crc32(self.lab_name.encode())
+        octets = (0x02, 0x6D, digest & 0xFF, (digest >> 8) & 0xFF, device.index, port)
+        return ":".join(f"{octet:02x}" for octet in octets)
+
     def netns_name(self, device: str) -> str:
         return f"{self.prefix}-{device}"
 

@@ -104,6 +104,13 @@ def test_devices_have_private_etc(lab: Lab) -> None:
         lab.run("lab2", ["userdel", "labonly"])
 
 
+def test_devices_resolve_names_locally(lab: Lab) -> None:
+    resolv = lab.run("lab1", ["cat", "/etc/resolv.conf"]).stdout
+    assert "nameserver" not in resolv
+    resolved = lab.run("lab1", ["getent", "hosts", "lab1"]).stdout.split()
+    assert resolved == ["127.0.1.1", "lab1"]
+
+
 def test_devices_have_demo_interfaces(lab: Lab) -> None:
     links = {link["ifname"]: link for link in json.loads(lab.run("lab2", ["ip", "-j", "-d",
                                                                          "addr"]).stdout)}
@@ -131,6 +138,8 @@ def test_reboot_inside_device_recreates_it() -> None:
     try:
         netns_before = state.net_namespace_inode(lab.devices["lab1"].netns)
         init_before = lab.init_pid("lab1")
+        mac_before = json.loads(lab.run("lab1", ["ip", "-j", "link", "show", "eth0"]).stdout)
+        mac_before = mac_before[0]["address"]
         lab.reboot_from_inside("lab1")
         wait_for(lambda: lab.state("lab1")["state"] == "up"
                  and lab.state("lab1").get("init_pid") != init_before, "lab1 to boot again")
@@ -139,6 +148,8 @@ def test_reboot_inside_device_recreates_it() -> None:
         # Only the uplink and the link to the inner device survive a reboot, as on hardware
         # where runtime-only interfaces are gone after a restart.
         assert sorted(link["ifname"] for link in links) == ["eth0", "inner0", "lo"]
+        eth0 = next(link for link in links if link["ifname"] == "eth0")
+        assert eth0["address"] == mac_before
         assert ssh(lab, "lab1", "hostname").stdout.strip() == "lab1"
         assert ssh(lab, INNER_DEVICE, "hostname").stdout.strip() == INNER_DEVICE
     finally:
