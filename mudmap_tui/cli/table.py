@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Sequence
 
 ELLIPSIS = "…"
@@ -11,8 +12,14 @@ GAP = "  "
 MIN_COLUMN_WIDTH = 6
 
 
-def terminal_width() -> int:
-    """Return the width to fit: the terminal's, else $COLUMNS, else 80 when piped."""
+def terminal_width() -> int | None:
+    """Return the terminal's width, or None when stdout is a pipe or a file.
+
+    A script or a file reading the table needs every cell whole, so only a terminal
+    gets its columns shrunk.
+    """
+    if not sys.stdout.isatty():
+        return None
     return shutil.get_terminal_size((80, 24)).columns
 
 
@@ -26,13 +33,15 @@ def format_table(
     """Lay out rows under headers, shrinking the ``shrinkable`` columns to fit ``width``.
 
     A shrunk cell ends in an ellipsis. Columns not listed keep their full width, so the
-    table may still exceed ``width`` when those alone are wider.
+    table may still exceed ``width`` when those alone are wider. Without ``width``, the
+    table fits the terminal, and is not shrunk at all when stdout is not a terminal.
     """
     width = terminal_width() if width is None else width
     widths = [len(header) for header in headers]
     for row in rows:
         widths = [max(current, len(cell)) for current, cell in zip(widths, row, strict=True)]
-    _shrink(widths, headers, shrinkable, width)
+    if width is not None:
+        _shrink(widths, headers, shrinkable, width)
     lines = [_format_row(headers, widths), *(_format_row(row, widths) for row in rows)]
     return "\n".join(lines)
 

@@ -255,6 +255,8 @@ def test_show_json(run: Run) -> None:
 
 def test_list_table_fits_80_columns(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
+    # Only a terminal gets a shrunk table; capsys's stream poses as one.
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     run("device", "add", "lab1", "10.0.0.1", "--group", "core")
     run(
         "device",

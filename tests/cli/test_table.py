@@ -1,0 +1,38 @@
+"""Tables shrink to fit a terminal and stay whole for pipes and files."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from mudmap_tui.cli.table import ELLIPSIS, format_table
+
+LONG = "x" * 200
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_pipe_gets_every_cell_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    monkeypatch.setenv("COLUMNS", "40")
+    table = format_table(["NAME", "NOTE"], [["a", LONG]], shrinkable=[1])
+    assert LONG in table
+    assert ELLIPSIS not in table
+
+
+def test_a_terminal_gets_shrunk_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdout", FakeTerminal())
+    monkeypatch.setenv("COLUMNS", "40")
+    table = format_table(["NAME", "NOTE"], [["a", LONG]], shrinkable=[1])
+    assert all(len(line) <= 40 for line in table.splitlines())
+    assert table.splitlines()[1].endswith(ELLIPSIS)
+
+
+def test_an_explicit_width_applies_to_pipes_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    table = format_table(["NAME", "NOTE"], [["a", LONG]], width=30, shrinkable=[1])
+    assert table.splitlines()[1].endswith(ELLIPSIS)
