@@ -18,18 +18,23 @@ Subparsers = argparse._SubParsersAction
 def register(subparsers: Subparsers) -> None:
     put = subparsers.add_parser(
         "put", help="copy a local file to a device",
-        description="Upload a file over SFTP as the login user, keeping its permission bits. "
-        "The remote file is replaced atomically; an existing one only with --force.")
+        description="Upload a file over SFTP as the login user, keeping its permission bits "
+        "except setuid, setgid and sticky (unless --mode sets them). The remote file is "
+        "replaced atomically; an existing one only with --force.")
     put.add_argument("device", help="device name")
     put.add_argument("local", type=Path, help="local file")
     put.add_argument("remote", help="absolute path on the device")
     put.add_argument("--force", action="store_true", help="replace an existing remote file")
+    put.add_argument("--mode", type=_octal_mode, metavar="OCTAL",
+                     help="permission bits of the remote file, such as 0644 or 4755 "
+                     "(default: the local file's, without setuid, setgid and sticky)")
     add_device_options(put)
     put.set_defaults(func=cmd_put)
 
     get = subparsers.add_parser(
         "get", help="copy a file from a device",
-        description="Download a file over SFTP, keeping its permission bits. The local file "
+        description="Download a file over SFTP, keeping its permission bits except setuid, "
+        "setgid and sticky, masked with the umask. The local file "
         "is written to a temporary file and renamed into place; an existing one is only "
         "replaced with --force.")
     get.add_argument("device", help="device name")
@@ -40,13 +45,27 @@ def register(subparsers: Subparsers) -> None:
     get.set_defaults(func=cmd_get)
 
 
+def _octal_mode(text: str) -> int:
+    try:
+        mode = int(text, 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o7777:
+        raise argparse.ArgumentTypeError(
+            f"invalid mode {text!r}: give octal permission bits from 0000 to 7777, such as 0644")
+    return mode
+
+
 def cmd_put(args: argparse.Namespace) -> int:
-    params = {"local": str(args.local), "remote": args.remote, "force": args.force}
+    params: dict[str, object] = {"local": str(args.local), "remote": args.remote,
+                                 "force": args.force}
+    if args.mode is not None:
+        params["mode"] = f"{args.mode:04o}"
 
     async def work(link: DeviceLink, db: Database) -> file_transfer.Transfer:
         async def upload() -> file_transfer.Transfer:
             return await file_transfer.put(await link.connection(), args.local, args.remote,
-                                           force=args.force)
+                                           force=args.force, mode=args.mode)
 
         return await audited(db, "file.put", args.device, params, upload)
 
