@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 from mudmap_tui.errors import AlreadyExists, InvalidInput, NotFound
 from mudmap_tui.store import audit
-from mudmap_tui.store.models import NAME_RE, NAME_RULE, Device, is_inline_jump
+from mudmap_tui.store.models import NAME_RE, NAME_RULE, STORED_ROW, Device, is_inline_jump
 from mudmap_tui.store.timestamps import utc_now
 from mudmap_tui.store.transactions import write_transaction
 
@@ -327,7 +327,7 @@ class DeviceStore:
             )
         ]
         fields = {key: row[key] for key in (*EDITABLE_FIELDS, "created_at", "updated_at")}
-        return Device.model_validate({**fields, "groups": groups})
+        return Device.model_validate({**fields, "groups": groups}, context={STORED_ROW: True})
 
 
 def _audit_params(device: Device) -> dict[str, Any]:

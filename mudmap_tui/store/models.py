@@ -6,10 +6,17 @@ import ipaddress
 import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-NAME_RULE = "use 1 to 64 letters, digits, '-', '_' or '.'"
+# A leading '-' would read as an option on the command line, and '.' or '..' as a directory.
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+NAME_RULE = (
+    "use 1 to 64 letters, digits, '-', '_' or '.', starting with a letter, digit or '_'"
+)
+# Names that rows written before NAME_RE was tightened may hold; they stay readable.
+STORED_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Validation context that DeviceStore passes when it reads a row it wrote earlier.
+STORED_ROW = "stored_row"
 # RFC 1123 host names: labels of letters, digits and inner hyphens, up to 253 characters.
 HOSTNAME_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 # A jump host given inline: [user@]host[:port], host possibly an IPv6 address in brackets.
@@ -24,10 +31,15 @@ NOTES_MAX_CHARS = 4000
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def check_name(value: str) -> str:
-    if not NAME_RE.fullmatch(value):
-        raise ValueError(NAME_RULE)
-    return value
+def check_name(value: str, *, stored: bool = False) -> str:
+    """Accept a device or group name; ``stored`` also accepts a name under the older rule."""
+    if NAME_RE.fullmatch(value) or (stored and STORED_NAME_RE.fullmatch(value)):
+        return value
+    raise ValueError(NAME_RULE)
+
+
+def _is_stored_row(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and bool(info.context.get(STORED_ROW))
 
 
 def check_host(value: str) -> str:
@@ -102,8 +114,8 @@ class Device(BaseModel):
 
     @field_validator("name")
     @classmethod
-    def _name(cls, value: str) -> str:
-        return check_name(value)
+    def _name(cls, value: str, info: ValidationInfo) -> str:
+        return check_name(value, stored=_is_stored_row(info))
 
     @field_validator("host")
     @classmethod
@@ -144,10 +156,10 @@ class Device(BaseModel):
 
     @field_validator("groups")
     @classmethod
-    def _groups(cls, value: list[str]) -> list[str]:
+    def _groups(cls, value: list[str], info: ValidationInfo) -> list[str]:
         seen: list[str] = []
         for group in value:
-            check_name(group)
+            check_name(group, stored=_is_stored_row(info))
             if group not in seen:
                 seen.append(group)
         return seen

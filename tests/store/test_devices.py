@@ -328,3 +328,21 @@ def test_import_is_all_or_nothing(store: DeviceStore, db_path: Path) -> None:
         store.import_devices(devices)
 
     assert dump(db_path) == before
+
+
+def test_leading_dash_name_rejected(store: DeviceStore, db: Database) -> None:
+    with pytest.raises(InvalidInput, match="invalid name '-x'"):
+        store.add({"name": "-x", "host": "10.0.0.1"})
+    assert list(db.query("SELECT name FROM devices")) == []
+
+
+def test_old_dash_name_stays_readable(store: DeviceStore, db: Database) -> None:
+    # A row written while the name rule still allowed a leading '-'.
+    db.execute(
+        "INSERT INTO devices (name, host, port, notes, created_at, updated_at)"
+        " VALUES ('-old', '10.0.0.1', 22, '', '2026-01-01T00:00:00', '2026-01-01T00:00:00')"
+    )
+    assert store.get("-old").host == "10.0.0.1"
+    assert [device.name for device in store.list()] == ["-old"]
+    renamed = store.update("-old", {"name": "old"})
+    assert renamed.name == "old"

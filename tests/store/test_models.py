@@ -24,9 +24,18 @@ USERS = st.from_regex(r"[a-z_][a-z0-9_.-]{0,15}", fullmatch=True)
 PORTS = st.integers(min_value=1, max_value=65535)
 
 
-@given(st.text(alphabet=NAME_CHARS, min_size=1, max_size=64))
-def test_name_accepts_allowed_characters(name: str) -> None:
-    assert check_name(name) == name
+NAME_FIRST_CHARS = string.ascii_letters + string.digits + "_"
+
+
+@given(st.sampled_from(NAME_FIRST_CHARS), st.text(alphabet=NAME_CHARS, max_size=63))
+def test_name_accepts_allowed_characters(first: str, rest: str) -> None:
+    assert check_name(first + rest) == first + rest
+
+
+@pytest.mark.parametrize("name", ["-x", "--help", ".", "..", ".hidden"])
+def test_name_rejects_leading_dash_and_dot(name: str) -> None:
+    with pytest.raises(ValueError, match="starting with a letter, digit or '_'"):
+        check_name(name)
 
 
 @given(
