@@ -249,6 +249,7 @@ async def measure_warm(
     finally:
         await pool.close()
         close_masters(lab, names, control_dir)
+        shutil.rmtree(control_dir, ignore_errors=True)
     return figures
 
 
@@ -297,6 +298,7 @@ async def measure(lab: Lab, names: list[str], rounds: int, work: Path) -> dict[s
     finally:
         await warm_pool.close()
         close_masters(lab, names, control_dir)
+        shutil.rmtree(control_dir, ignore_errors=True)
     return figures
 
 
