@@ -50,6 +50,10 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 OUTPUT_CAP = 256 * 1024 * 1024
 COLLECT_TIMEOUT = 120.0
 REDACTED = "<redacted>"
+REDACTED_CHANGED = "<redacted, changed>"
+# Stands in for a secret value while two texts are compared: the value's SHA-256 between
+# NUL bytes, which no text file line contains, so a changed secret makes a changed line.
+SECRET_MARK_RE = re.compile(r"\x00secret:(?P<digest>[0-9a-f]{64})\x00")
 # Lines whose value is a secret in wg-quick, NetworkManager keyfiles, netplan and
 # wpa_supplicant syntax: "PrivateKey = ...", "psk=...", "password: ...".
 SECRET_LINE_RE = re.compile(
@@ -271,6 +275,30 @@ def redact_text(text: str) -> str:
     return "".join(lines)
 
 
+def _mark_secrets(text: str) -> tuple[str, set[str]]:
+    """Replace secret values with marks carrying their hashes; return the text and hashes."""
+    digests: set[str] = set()
+    lines = []
+    for line in text.splitlines(keepends=True):
+        match = SECRET_LINE_RE.match(line.rstrip("\r\n"))
+        if match:
+            digest = hashlib.sha256(match.group("value").encode()).hexdigest()
+            digests.add(digest)
+            ending = line[len(line.rstrip("\r\n")) :]
+            line = f"{match.group('head')}\x00secret:{digest}\x00{ending}"
+        lines.append(line)
+    return "".join(lines), digests
+
+
+def _show_marks(line: str, other_side: set[str]) -> str:
+    """Replace the marks in a diff line; a value absent from ``other_side`` is shown changed."""
+
+    def marker(match: re.Match[str]) -> str:
+        return REDACTED if match.group("digest") in other_side else REDACTED_CHANGED
+
+    return SECRET_MARK_RE.sub(marker, line)
+
+
 def file_text(db: Database, entry: dict[str, Any], show_secrets: bool) -> str | None:
     """Return a file's text (secrets hidden unless asked), or None for binary content."""
     if entry["type"] == "symlink":
@@ -307,18 +335,28 @@ def _diff_file(
         lines.append(f"mode changed: {path} {old.get('mode', 0):04o} -> {new.get('mode', 0):04o}")
     if old.get("sha256") == new.get("sha256") and old.get("target") == new.get("target"):
         return lines
-    old_text = file_text(db, old, show_secrets)
-    new_text = file_text(db, new, show_secrets)
+    old_text = file_text(db, old, show_secrets=True)
+    new_text = file_text(db, new, show_secrets=True)
     if old_text is None or new_text is None:
         return [*lines, f"binary file changed: {path}"]
-    diff = list(
-        difflib.unified_diff(
-            old_text.splitlines(keepends=True),
-            new_text.splitlines(keepends=True),
-            fromfile=f"a{path}",
-            tofile=f"b{path}",
-        )
+    old_secrets: set[str] = set()
+    new_secrets: set[str] = set()
+    if not show_secrets:
+        old_text, old_secrets = _mark_secrets(old_text)
+        new_text, new_secrets = _mark_secrets(new_text)
+    diff = difflib.unified_diff(
+        old_text.splitlines(keepends=True),
+        new_text.splitlines(keepends=True),
+        fromfile=f"a{path}",
+        tofile=f"b{path}",
     )
-    if not diff:
-        return [*lines, f"secret values changed: {path} (shown with --show-secrets)"]
-    return lines + [line.rstrip("\n") for line in diff]
+    for line in diff:
+        # A removed value is changed unless the new file still has it, and the reverse.
+        if line.startswith("-") and not line.startswith("---"):
+            line = _show_marks(line, new_secrets)
+        elif line.startswith("+") and not line.startswith("+++"):
+            line = _show_marks(line, old_secrets)
+        else:
+            line = SECRET_MARK_RE.sub(REDACTED, line)
+        lines.append(line.rstrip("\n"))
+    return lines

@@ -14,7 +14,7 @@ from mudmap_tui import backups, fleet
 from mudmap_tui.cli.common import open_store, print_json
 from mudmap_tui.cli.fleet import _make_pool, format_summary, select_devices
 from mudmap_tui.cli.table import format_table
-from mudmap_tui.errors import InvalidInput, UsageError
+from mudmap_tui.errors import InvalidInput, NotFound, UsageError
 from mudmap_tui.fleet import DeviceResult, Outcome
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store import audit
@@ -132,6 +132,10 @@ def show_list(db: Database, args: argparse.Namespace, words: list[str]) -> int:
     if len(words) > 1:
         raise UsageError("backup list takes at most one device name")
     found = backups.list_backups(db, words[0] if words else None)
+    # Backups of a device removed from the inventory are still listed.
+    if words and not found and not DeviceStore(db).exists(words[0]):
+        raise NotFound(f"no device named {words[0]!r} and no backups of it; "
+                       "see `mudmap device list` or `mudmap backup list`")
     if args.json:
         print_json([{"id": item.id, "device": item.device, "taken_at": item.taken_at,
                      "files": len(item.files), "missing": item.manifest.get("missing", [])}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 import stat
+from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from mudmap_tui import backups
 from mudmap_tui.lab import Lab
+from mudmap_tui.store.db import open_database
 from tests.cli.lab_cli import LabCli
 
 DEVICE = "lab1"
@@ -82,6 +86,16 @@ def test_backup_unknown_id_exits_2(cli: LabCli) -> None:
     assert "no backup with id 999" in result.stderr
 
 
+@pytest.mark.lab
+@pytest.mark.timeout(120)
+def test_backup_list_unknown_device_exits_2(cli: LabCli) -> None:
+    result = cli.run("backup", "list", "nosuch")
+    assert result.returncode == 2
+    assert "no device named 'nosuch'" in result.stderr
+    assert result.stdout == ""
+    assert cli.json("backup", "list", "lab3") == []
+
+
 def test_redact_text_hides_secret_values() -> None:
     text = ("[Interface]\nPrivateKey = abc=\n[Peer]\nPresharedKey=def=\n"
             "[wifi-security]\npsk=hunter2\nAllowedIPs = 10.0.0.0/8\n")
@@ -103,3 +117,31 @@ def test_manifest_is_canonical() -> None:
     assert backups.manifest_bytes(collected) == backups.manifest_bytes(collected)
     digest = collected.entries[0]["sha256"]
     assert collected.blobs[digest] == b"hello\n"
+
+
+def stored_config(db: Database, text: str) -> backups.BackupInfo:
+    collected = backups.parse_collected({
+        "files": [{"path": CONFIG, "type": "file", "mode": 0o600, "uid": 0, "gid": 0,
+                   "content": base64.b64encode(text.encode()).decode()}],
+        "missing": [], "errors": [],
+    })
+    return backups.get_backup(db, backups.store_backup(db, DEVICE, collected))
+
+
+def test_diff_marks_changed_private_key(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "inventory.db")
+    try:
+        old = stored_config(db, f"[Interface]\nPrivateKey = {PRIVATE_KEY}\nListenPort = 1\n"
+                            "PresharedKey = same=\n")
+        new = stored_config(db, "[Interface]\nPrivateKey = bmV3LWtleQ==\nListenPort = 2\n"
+                            "PresharedKey = same=\n")
+        diff = backups.diff_backups(db, old, new)
+    finally:
+        db.close()
+    assert "-PrivateKey = <redacted, changed>" in diff
+    assert "+PrivateKey = <redacted, changed>" in diff
+    assert " PrivateKey = <redacted>" not in diff
+    assert " PresharedKey = <redacted>" in diff
+    assert "+ListenPort = 2" in diff
+    assert not any(PRIVATE_KEY in line or "bmV3LWtleQ==" in line for line in diff)
+    assert not any("\x00" in line for line in diff)
