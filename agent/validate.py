@@ -73,7 +73,8 @@ def only(params: Dict[str, Any], allowed: Iterable[str]) -> None:
 
 def required(params: Dict[str, Any], field: str) -> Any:
     if field not in params or params[field] is None:
-        raise invalid(field, None, "is required")
+        # "missing" lets the controller name the option that sets the field.
+        raise AgentError("invalid_params", "missing %s" % field, field=field, missing=True)
     return params[field]
 
 
