@@ -95,7 +95,8 @@ def _vxlan_fields(spec: CreateSpec, params: Dict[str, Any]) -> None:
         if not group.is_multicast:
             raise invalid("group", params["group"], "must be a multicast address")
         if not params.get("parent"):
-            raise invalid("parent", None, "is required with a multicast group")
+            raise AgentError("invalid_params", "missing parent: a multicast group needs one",
+                             field="parent", missing=True)
         families.add(group.version)
         spec.attributes["vxlan_group" if group.version == 4 else "vxlan_group6"] = str(group)
     if params.get("local") is not None:
