@@ -45,17 +45,39 @@ class DeviceCommandFailed(MudmapError):
         super().__init__(message)
 
 
-def agent_failure(error: AgentCallError) -> DeviceCommandFailed:
-    """Turn an agent error into one line naming the device, the value and the fix."""
+# Placeholders for the value of an option named in a "missing" error.
+OPTION_METAVARS = {"parent": "NAME", "peer": "NAME", "master": "NAME", "name": "NAME"}
+
+
+def _fix(error: AgentCallError, kind: str, params: dict[str, Any] | None) -> str:
+    """Return the user's next step for an agent error on one method."""
+    if kind == "invalid_params" and error.data.get("missing"):
+        field = str(error.data.get("field", ""))
+        metavar = OPTION_METAVARS.get(field, "VALUE")
+        return f"give --{field.replace('_', '-')} {metavar}"
+    if kind == "not_found" and error.operation.startswith("wg."):
+        interface = (params or {}).get("name") or "IFACE"
+        return (f"check the interface and the peer's key with "
+                f"`mudmap wg show {error.device} {interface}`")
+    if kind == "exists" and error.operation == "addresses.add":
+        return "choose another address, or remove the existing one first"
+    return FIXES_BY_KIND.get(kind, FIXES_BY_KIND["failed"]).format(device=error.device)
+
+
+def agent_failure(
+    error: AgentCallError, params: dict[str, Any] | None = None
+) -> DeviceCommandFailed:
+    """Turn an agent error into one line naming the device, the value and the fix.
+
+    ``params`` are the call's parameters, which some fixes name (the WireGuard interface).
+    """
     kind = (
         error.agent_kind
         if type(error) is not AgentCallError
         else str(error.data.get("kind", "failed"))
     )
-    fix = FIXES_BY_KIND.get(kind, FIXES_BY_KIND["failed"])
-    message = f"{error.device}: {error.operation} failed: {error.message}; " + fix.format(
-        device=error.device
-    )
+    message = f"{error.device}: {error.operation} failed: {error.message}; "
+    message += _fix(error, kind, params)
     status = 2 if kind == "invalid_params" else 1
     return DeviceCommandFailed(error.device, message, kind, status)
 
@@ -84,7 +106,7 @@ class DeviceLink:
         try:
             return await session.call(method, params or {}, timeout=timeout)
         except AgentCallError as error:
-            raise agent_failure(error) from None
+            raise agent_failure(error, params) from None
 
     async def __aenter__(self) -> DeviceLink:
         return self

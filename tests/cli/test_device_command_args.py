@@ -13,7 +13,7 @@ from mudmap_tui.cli import iface, wg
 from mudmap_tui.cli.main import build_parser
 from mudmap_tui.device_actions import agent_failure
 from mudmap_tui.errors import InvalidInput, UsageError
-from mudmap_tui.ssh.errors import AgentInvalidParams, AgentNotFound
+from mudmap_tui.ssh.errors import AgentExists, AgentInvalidParams, AgentNotFound
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -72,6 +72,31 @@ def test_agent_not_found_names_device_in_fix() -> None:
     failure = agent_failure(error)
     assert failure.exit_status == 1
     assert "mudmap iface list edge1" in str(failure)
+
+
+def test_agent_missing_field_names_option() -> None:
+    error = AgentInvalidParams("edge1", "interfaces.create", "missing parent", -32602,
+                               {"kind": "invalid_params", "field": "parent", "missing": True})
+    failure = agent_failure(error)
+    assert failure.exit_status == 2
+    assert "None" not in str(failure)
+    assert str(failure).endswith("missing parent; give --parent NAME")
+
+
+def test_agent_missing_peer_suggests_wg_show() -> None:
+    error = AgentNotFound("edge1", "wg.peer.remove", "peer PUB= not found on wg0", -32001,
+                          {"kind": "not_found"})
+    failure = agent_failure(error, {"name": "wg0", "public_key": "PUB="})
+    assert "mudmap wg show edge1 wg0" in str(failure)
+    assert "iface list" not in str(failure)
+
+
+def test_agent_existing_address_fix() -> None:
+    error = AgentExists("edge1", "addresses.add", "eth0 already has address 192.0.2.5", -32002,
+                        {"kind": "exists", "name": "eth0"})
+    failure = agent_failure(error)
+    assert "choose another address" in str(failure)
+    assert "another name" not in str(failure)
 
 
 def test_credentials_repr_hides_password() -> None:
