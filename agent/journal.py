@@ -156,7 +156,7 @@ def read_file(lines: int, name: Optional[str]) -> Dict[str, Any]:
     raise AgentError(
         "unsupported",
         "journald is not running and neither /var/log/syslog nor /var/log/messages exists; "
-        "name a file in /var/log with the file parameter",
+        "name a file in /var/log, such as `mudmap logs DEVICE --file kern.log`",
     )
 
 
@@ -175,6 +175,6 @@ def tail(params: Any) -> Dict[str, Any]:
         raise AgentError(
             "unsupported",
             "journald is not running on this device, so logs cannot be filtered by unit or "
-            "since; read a file in /var/log with the file parameter instead",
+            "since; read a file in /var/log instead, such as with `--file syslog`",
         )
     return read_file(lines, name)
