@@ -190,6 +190,8 @@ def test_logs_reads_var_log_file(cli: LabCli, lab: Lab) -> None:
         filtered = cli.run("logs", DEVICE, "--unit", "ssh")
         assert filtered.returncode == 1
         assert "journald is not running" in filtered.stderr
+        assert "--file" in filtered.stderr
+        assert "file parameter" not in filtered.stderr
     finally:
         lab.run(DEVICE, ["umount", "/var/log"])
 
