@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mudmap_tui.errors import MudmapError
+from mudmap_tui.errors import InvalidInput, MudmapError
 from mudmap_tui.ssh.errors import SshError
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.ssh.process import DEFAULT_OUTPUT_CAP, run_remote
@@ -147,7 +148,13 @@ def start(devices: Sequence[str], operation: Operation, *, timeout: float = DEFA
 
     :param timeout: seconds per device, counted from the device's start, connecting included
     :param concurrency: devices in progress at once
+    :raises InvalidInput: the timeout is not a finite number above 0 or the concurrency is
+        below 1, either of which would hang the run or end every device at once
     """
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise InvalidInput("timeout", timeout, "use a number of seconds above 0")
+    if concurrency < 1:
+        raise InvalidInput("concurrency", concurrency, "use 1 or more devices at once")
     run = FleetRun(devices=list(dict.fromkeys(devices)), _callback=on_event)
     limit = asyncio.Semaphore(concurrency)
     for name in run.devices:
@@ -243,5 +250,7 @@ def run_command(pool: ConnectionPool, devices: Sequence[str], command: str, *,
                 output_cap: int = DEFAULT_OUTPUT_CAP,
                 on_event: EventCallback | None = None) -> FleetRun:
     """Start ``command`` on every device (no PTY, stdin closed) and return the run."""
+    if output_cap < 1:
+        raise InvalidInput("output cap", output_cap, "use 1 or more bytes")
     return start(devices, command_operation(pool, command, output_cap), timeout=timeout,
                  concurrency=concurrency, on_event=on_event)

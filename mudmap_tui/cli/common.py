@@ -1,9 +1,10 @@
-"""Helpers the CLI topic modules share: opening the inventory and printing JSON."""
+"""Helpers the CLI topic modules share: opening the inventory, parsing limits, printing JSON."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,42 @@ def db_path(args: argparse.Namespace) -> Path:
 def open_store(args: argparse.Namespace) -> Database:
     """Open and upgrade the inventory that the global options select; the caller closes it."""
     return open_database(db_path(args))
+
+
+def positive_int(text: str) -> int:
+    """Parse a whole number of 1 or more, for argparse's ``type=``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: use a whole number "
+                                         "of 1 or more") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: use 1 or more")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """Parse a finite number of seconds above 0, for argparse's ``type=``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"invalid seconds {text!r}: use a number above 0, "
+                                         "such as 30 or 0.5")
+    return value
+
+
+def byte_count(text: str) -> int:
+    """Parse a byte count of 1 or more, for argparse's ``type=``."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid byte count {text!r}: use a whole number "
+                                         "of 1 or more, such as 65536")
+    return value
 
 
 def print_json(value: Any) -> None:

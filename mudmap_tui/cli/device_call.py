@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from mudmap_tui.cli.common import open_store
+from mudmap_tui.cli.common import open_store, positive_seconds
 from mudmap_tui.cli.fleet import _make_pool
 from mudmap_tui.device_actions import DeviceLink, audited
 from mudmap_tui.store.devices import DeviceStore
@@ -23,7 +23,7 @@ def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = T
     parser.add_argument("--accept-new", action="store_true",
                         help="record the device's host key if none is known yet; a changed "
                         "key is still rejected")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="S",
+    parser.add_argument("--timeout", type=positive_seconds, default=60.0, metavar="S",
                         help="seconds to wait for the device's response (default %(default)s)")
     if json_output:
         parser.add_argument("--json", action="store_true", help="print the result as JSON")

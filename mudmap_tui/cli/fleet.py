@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from mudmap_tui import fleet
-from mudmap_tui.cli.common import open_store, print_json
+from mudmap_tui.cli.common import (
+    byte_count,
+    open_store,
+    positive_int,
+    positive_seconds,
+    print_json,
+)
 from mudmap_tui.errors import InvalidInput
 from mudmap_tui.fleet import DeviceResult, FleetEvent, Outcome
 from mudmap_tui.fleet_status import status_operation
@@ -30,7 +36,7 @@ def register(subparsers: Subparsers) -> None:
     # argparse would hand the command's words to TARGET, so the run parser splits at "--".
     run.__class__ = CommandAfterDashesParser
     _add_target_options(run)
-    run.add_argument("--output-cap", type=int, default=fleet.DEFAULT_OUTPUT_CAP,
+    run.add_argument("--output-cap", type=byte_count, default=fleet.DEFAULT_OUTPUT_CAP,
                      metavar="BYTES",
                      help="bytes of output kept per device (default %(default)s)")
     run.usage = "mudmap run [TARGET ...] [--all] [options] -- COMMAND"
@@ -64,9 +70,10 @@ def _add_target_options(parser: argparse.ArgumentParser, require: bool = True) -
     parser.add_argument("targets", nargs="*", metavar="TARGET",
                         help="device name or @group" + ("" if require else " (default: all)"))
     parser.add_argument("--all", action="store_true", help="every device in the inventory")
-    parser.add_argument("--timeout", type=float, default=fleet.DEFAULT_TIMEOUT, metavar="S",
+    parser.add_argument("--timeout", type=positive_seconds, default=fleet.DEFAULT_TIMEOUT,
+                        metavar="S",
                         help="seconds per device, connecting included (default %(default)s)")
-    parser.add_argument("--concurrency", type=int, default=fleet.DEFAULT_CONCURRENCY,
+    parser.add_argument("--concurrency", type=positive_int, default=fleet.DEFAULT_CONCURRENCY,
                         help="devices worked on at once (default %(default)s)")
     parser.add_argument("--accept-new", action="store_true",
                         help="record unknown host keys (like StrictHostKeyChecking=accept-new); "

@@ -16,7 +16,7 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_a_pipe_gets_every_cell_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_piped_keeps_cells_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdout", io.StringIO())
     monkeypatch.setenv("COLUMNS", "40")
     table = format_table(["NAME", "NOTE"], [["a", LONG]], shrinkable=[1])
@@ -24,7 +24,7 @@ def test_a_pipe_gets_every_cell_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ELLIPSIS not in table
 
 
-def test_a_terminal_gets_shrunk_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_on_terminal_shrinks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdout", FakeTerminal())
     monkeypatch.setenv("COLUMNS", "40")
     table = format_table(["NAME", "NOTE"], [["a", LONG]], shrinkable=[1])
@@ -32,7 +32,7 @@ def test_a_terminal_gets_shrunk_columns(monkeypatch: pytest.MonkeyPatch) -> None
     assert table.splitlines()[1].endswith(ELLIPSIS)
 
 
-def test_an_explicit_width_applies_to_pipes_too(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_explicit_width_shrinks_piped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdout", io.StringIO())
     table = format_table(["NAME", "NOTE"], [["a", LONG]], width=30, shrinkable=[1])
     assert table.splitlines()[1].endswith(ELLIPSIS)
