@@ -201,7 +201,9 @@ class AgentSession:
             if self.running and self.hello is not None:
                 return self.hello
             await self.connection.ensure()
-            if self._installed_on != self.connection.connect_count:
+            # A cached start leaves no start command behind, so a restart after the agent
+            # died takes the same path: the cached start first, the probe if that fails.
+            if self._installed_on != self.connection.connect_count or not self._start_command:
                 hello = await self._try_cached_start()
                 if hello is not None:
                     return hello
