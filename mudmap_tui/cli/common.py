@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,14 @@ def db_path(args: argparse.Namespace) -> Path:
 
 
 def open_store(args: argparse.Namespace) -> Database:
-    """Open and upgrade the inventory that the global options select; the caller closes it."""
-    return open_database(db_path(args))
+    """Open and upgrade the inventory that the global options select; the caller closes it.
+
+    Only the default data directory is created when missing: a directory the user named
+    through --db or $MUDMAP_DB that does not exist is more likely a typo than a wish.
+    """
+    explicit = bool(getattr(args, "db", None)) or (
+        not getattr(args, "demo", False) and bool(os.environ.get("MUDMAP_DB")))
+    return open_database(db_path(args), create_parent=not explicit)
 
 
 def positive_int(text: str) -> int:

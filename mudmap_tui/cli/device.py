@@ -13,6 +13,7 @@ from mudmap_tui import sshconfig
 from mudmap_tui.cli.common import open_store, print_json
 from mudmap_tui.cli.table import format_table
 from mudmap_tui.errors import InvalidInput, UsageError
+from mudmap_tui.lab import paths as lab_paths
 from mudmap_tui.store.devices import DeviceStore
 from mudmap_tui.store.models import Device
 
@@ -149,7 +150,19 @@ def run_add(args: argparse.Namespace) -> int:
     with closing(open_store(args)) as db:
         device = DeviceStore(db).add(fields)
     print(f"added {device.name} ({_address(device)})")
+    warn_missing_identity(device.identity_file)
     return 0
+
+
+def warn_missing_identity(identity_file: str | None) -> None:
+    """Warn when the identity file is not on this machine; the inventory may be shared."""
+    if identity_file and not Path(identity_file).expanduser().is_file():
+        print(f"mudmap: warning: identity file {identity_file} does not exist on this "
+              "machine; connections from here will fail until it does", file=sys.stderr)
+
+
+def _demo_lab_running() -> bool:
+    return (lab_paths.run_dir(lab_paths.demo_lab_name()) / "layout.json").exists()
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -160,7 +173,12 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     if not devices:
         where = f" in group {args.group!r}" if args.group else ""
-        print(f"no devices{where}; add one with `mudmap device add NAME HOST`", file=sys.stderr)
+        if args.demo and not _demo_lab_running():
+            print("no devices: the demo lab is not running: start it with `mudmap demo up`",
+                  file=sys.stderr)
+        else:
+            print(f"no devices{where}; add one with `mudmap device add NAME HOST`",
+                  file=sys.stderr)
         return 0
     rows = [
         (
@@ -212,6 +230,8 @@ def run_edit(args: argparse.Namespace) -> int:
             args.name, changes, add_groups=args.add_group, remove_groups=args.remove_group
         )
     print(f"updated {device.name}")
+    if "identity_file" in changes:
+        warn_missing_identity(device.identity_file)
     return 0
 
 

@@ -7,9 +7,17 @@ import re
 import zlib
 from dataclasses import asdict, dataclass
 
+from mudmap_tui.errors import LabError
+
 LAB_NAME_RE = re.compile(r"^[a-z0-9]{1,4}$")
 INNER_DEVICE = "lab-inner"
 MAX_SIZE = 200
+
+
+class InvalidLabSpec(LabError, ValueError):
+    """A lab name or size breaks the rules, such as MUDMAP_DEMO_LAB=BAD or ``demo up 0``."""
+
+    exit_status = 2
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,10 @@ class Topology:
 
     def __post_init__(self) -> None:
         if not LAB_NAME_RE.fullmatch(self.lab_name):
-            raise ValueError(f"invalid lab name {self.lab_name!r}: use 1 to 4 of a-z and 0-9")
+            raise InvalidLabSpec(f"invalid lab name {self.lab_name!r}: use 1 to 4 of a-z and "
+                                 "0-9 (the demo lab's name comes from $MUDMAP_DEMO_LAB)")
         if not 1 <= self.size <= MAX_SIZE:
-            raise ValueError(f"invalid lab size {self.size}: use 1 to {MAX_SIZE} devices")
+            raise InvalidLabSpec(f"invalid lab size {self.size}: use 1 to {MAX_SIZE} devices")
 
     @property
     def _octets(self) -> tuple[int, int]:

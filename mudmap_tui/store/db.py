@@ -12,23 +12,38 @@ from mudmap_tui.errors import StoreError
 from mudmap_tui.store import migrations
 from mudmap_tui.store.transactions import write_transaction
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "open_database", "write_transaction"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "StorePathError", "open_database", "write_transaction"]
 
 # Writes are short (one command's rows, one audit entry), so a writer that finds the lock
 # taken waits this long for the other process before reporting "database is locked".
 BUSY_TIMEOUT_SECONDS = 10.0
 
 
-def open_database(path: Path | str) -> Database:
+class StorePathError(StoreError):
+    """The inventory path given cannot hold a database: a directory, or a missing parent."""
+
+    exit_status = 2
+
+
+def open_database(path: Path | str, *, create_parent: bool = True) -> Database:
     """Open (creating if needed) and upgrade the inventory at ``path``.
 
     The file is created with mode 0600 and a missing parent directory with mode 0700,
     because the inventory names hosts, users and key files. Raises StoreError when the file
     is not an SQLite database or comes from a newer release.
+
+    :param create_parent: create a missing parent directory. A path the user typed passes
+        False, so that a typo in the directory is reported instead of created.
+    :raises StorePathError: ``path`` is a directory, or its parent is missing and
+        ``create_parent`` is False
     """
     path = Path(path).expanduser()
+    _check_path(path, create_parent)
     _create_private_file(path)
-    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    try:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    except sqlite3.Error as error:
+        raise StoreError(f"cannot open database {path}: {error}") from error
     db = Database(connection)
     try:
         _configure(db, path)
@@ -40,6 +55,15 @@ def open_database(path: Path | str) -> Database:
         db.close()
         raise
     return db
+
+
+def _check_path(path: Path, create_parent: bool) -> None:
+    if path.is_dir():
+        raise StorePathError(f"cannot open database {path}: it is a directory; give a file "
+                             f"path such as {path / 'inventory.db'}")
+    if not create_parent and not path.parent.is_dir():
+        raise StorePathError(f"cannot open database {path}: directory {path.parent} does not "
+                             "exist; create it first or fix the path")
 
 
 def _create_private_file(path: Path) -> None:

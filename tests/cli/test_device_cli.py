@@ -418,6 +418,7 @@ def test_db_path_from_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "from-env" / "inv.db"
+    path.parent.mkdir()
     monkeypatch.setenv("MUDMAP_DB", str(path))
 
     status = main(["device", "add", "lab1", "10.0.0.1"])
