@@ -53,6 +53,7 @@ class SshConfigError(MudmapError):
     def __init__(self, source: Source | Path, message: str, entry: str | None = None) -> None:
         self.source = source
         self.entry = entry
+        self.problem = message
         where = f"{source}: Host {entry}" if entry else str(source)
         super().__init__(f"{where}: {message}; nothing was imported")
 

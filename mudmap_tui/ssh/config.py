@@ -15,9 +15,22 @@ from pathlib import Path
 
 from asyncssh.config import SSHClientConfig
 
+from mudmap_tui import sshconfig
+from mudmap_tui.errors import MudmapError
 from mudmap_tui.store.models import JUMP_RE, Device
 
 DEFAULT_PORT = 22
+
+
+class SshConfigUnreadable(MudmapError):
+    """An SSH client config file cannot be used: unreadable, not UTF-8, or an Include loop."""
+
+    exit_status = 2
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"SSH config {path}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -64,12 +77,63 @@ class ConnectTarget:
         """Return ``host:port``, the key for per-server limits such as sshd's MaxStartups."""
         return f"{self.host}:{self.port}"
 
+    @property
+    def display_address(self) -> str:
+        """Return ``host:port`` for messages, with an IPv6 host in brackets."""
+        return format_address(self.host, self.port)
+
+
+def format_address(host: str, port: int) -> str:
+    """Return ``host:port``, or ``[host]:port`` for an IPv6 host, as ssh users write it."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
 
 def _load_config(settings: SshSettings, host: str) -> dict[str, object]:
     local_user = getpass.getuser()
-    config = SSHClientConfig.load(None, settings.resolved_config_paths(), False, False, False,
-                                  local_user, (), host, ())
+    paths = settings.resolved_config_paths()
+    for path in paths:
+        check_config_file(path)
+    try:
+        config = SSHClientConfig.load(None, paths, False, False, False, local_user, (), host, ())
+    except (OSError, UnicodeError, RecursionError) as error:
+        # check_config_file catches the usual faults first, naming the file and line.
+        where = ", ".join(str(path) for path in paths)
+        raise SshConfigUnreadable(where, f"cannot be read ({type(error).__name__}: "
+                                  f"{error}); fix the file") from None
     return config.get_options(False)
+
+
+def check_config_file(path: Path) -> None:
+    """Check that an SSH config file and the files it includes are readable UTF-8 text.
+
+    asyncssh, which applies the config, follows an Include loop until Python's recursion
+    limit and reads files with the locale's encoding, so both are checked here first,
+    with the checks the config import uses.
+
+    :raises SshConfigUnreadable: naming the file (and line) at fault
+    """
+    try:
+        parsed = sshconfig.parse(path)
+    except sshconfig.SshConfigError as error:
+        raise SshConfigUnreadable(error.source, f"{error.problem}; fix the file") from None
+    read = {path} | {option.source.path for option in parsed.options}
+    read |= {block.source.path for block in parsed.host_blocks}
+    for file in sorted(read):
+        _check_utf8(file)
+
+
+def _check_utf8(path: Path) -> None:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SshConfigUnreadable(path, f"cannot read the file: {error.strerror}; "
+                                  "fix its permissions or path") from None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise SshConfigUnreadable(f"{path}:{line}", "not UTF-8 text; save the file as "
+                                  "UTF-8") from None
 
 
 def _text(options: dict[str, object], key: str) -> str | None:
