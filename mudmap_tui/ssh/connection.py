@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -134,18 +135,31 @@ async def open_ssh(target: ConnectTarget, verifier: HostKeyVerifier, device: str
         raise verifier.rejection or ConnectFailed(device, "connect", str(error)) from None
     except asyncssh.PermissionDenied as error:
         raise AuthFailed(device, "connect",
-                         f"{target.user}@{target.host}:{target.port} rejected every key "
+                         f"{target.user}@{target.display_address} rejected every key "
                          f"offered ({error.reason}); check the user, IdentityFile and "
                          "ssh-agent") from None
     except asyncio.TimeoutError:
         raise TimedOut(device, "connect", target.connect_timeout) from None
     except asyncssh.Error as error:
-        raise ConnectFailed(device, "connect", f"{target.host}:{target.port}: {error.reason}") \
+        raise ConnectFailed(device, "connect", f"{target.display_address}: {error.reason}") \
             from None
     except OSError as error:
-        reason = error.strerror or str(error)
-        raise ConnectFailed(device, "connect", f"{target.host}:{target.port}: {reason}") \
-            from None
+        raise ConnectFailed(device, "connect", os_error_reason(target, error)) from None
+
+
+def os_error_reason(target: ConnectTarget, error: OSError) -> str:
+    """Say why a connection failed with an OSError, in words that point at the fix."""
+    address = target.display_address
+    if isinstance(error, ConnectionRefusedError) or error.errno == errno.ECONNREFUSED:
+        return f"connection refused by {address}: is sshd running?"
+    filename = getattr(error, "filename", None)
+    if filename is not None:
+        if str(filename) in target.identity_files:
+            return (f"cannot read identity file {filename}: {error.strerror}; fix the "
+                    "device's identity file (`mudmap device edit --identity-file`) or "
+                    "IdentityFile in the SSH config")
+        return f"cannot read {filename}: {error.strerror}"
+    return f"{address}: {error.strerror or error}"
 
 
 TunnelFactory = Callable[[], Awaitable["asyncssh.SSHClientConnection | None"]]

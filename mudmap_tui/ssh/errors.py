@@ -62,8 +62,8 @@ class HostKeyUnknown(SshError):
         super().__init__(
             device,
             operation,
-            f"unknown host key for {host_entry} ({fingerprint}); check the fingerprint on the "
-            "device, then accept it (mudmap: --accept-new)",
+            f"unknown host key for {host_entry} ({fingerprint}). Check the fingerprint on the "
+            "device, then run the command again with --accept-new to record the key",
         )
 
 
