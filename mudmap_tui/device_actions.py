@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from mudmap_tui.errors import MudmapError
 from mudmap_tui.ssh.agent_channel import AgentSession, agent_session, default_bundle
 from mudmap_tui.ssh.connection import DeviceConnection
-from mudmap_tui.ssh.errors import AgentCallError
+from mudmap_tui.ssh.errors import AgentCallError, TimedOut
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store import audit
 
@@ -99,14 +99,29 @@ class DeviceLink:
         return self._session
 
     async def call(
-        self, method: str, params: dict[str, Any] | None = None, *, timeout: float = 60.0
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float = 60.0,
+        change: bool = False,
     ) -> Any:
-        """Call an agent method; an agent error becomes DeviceCommandFailed."""
+        """Call an agent method; an agent error becomes DeviceCommandFailed.
+
+        With ``change`` a timeout says that the change may have been applied, because the
+        request was sent and only the response is missing.
+        """
         session = await self.session()
         try:
             return await session.call(method, params or {}, timeout=timeout)
         except AgentCallError as error:
             raise agent_failure(error, params) from None
+        except TimedOut as error:
+            if not change:
+                raise
+            raise DeviceCommandFailed(
+                self.device,
+                f"{error}; the change may have been applied and cut the connection: check "
+                f"the device (console, or `mudmap iface list {self.device}` once it answers) "
+                "before retrying",
+                "timed_out",
+            ) from None
 
     async def __aenter__(self) -> DeviceLink:
         return self

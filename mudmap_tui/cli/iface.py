@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from mudmap_tui import lockout
 from mudmap_tui.cli.changes import (
     add_change_options,
     guard_requested,
@@ -22,6 +23,7 @@ from mudmap_tui.cli.device_call import (
 from mudmap_tui.cli.table import format_table
 from mudmap_tui.device_actions import DeviceLink, audited
 from mudmap_tui.errors import UsageError
+from mudmap_tui.store.devices import DeviceStore
 
 Subparsers = argparse._SubParsersAction
 
@@ -87,6 +89,10 @@ def register(subparsers: Subparsers) -> None:
     delete.set_defaults(func=cmd_delete)
     for parser in (create, change, delete):
         add_change_options(parser, opt_in=True)
+    for parser in (change, delete):
+        parser.add_argument("--force", action="store_true",
+                            help="change the interface that carries the SSH session without "
+                            "the guard, even when the change can cut the device off")
 
 
 def _add_link_options(parser: argparse.ArgumentParser) -> None:
@@ -205,11 +211,15 @@ def cmd_set(args: argparse.Namespace) -> int:
         return run_guarded(args, args.device, set_ops(args, params))
 
     async def work(link: DeviceLink, db: Any) -> dict[str, Any]:
+        if not args.force:
+            path = await _session_path(link, db, args.device)
+            risks = lockout.update_risks(path, params, args.remove_address)
+            lockout.check_change(args.device, args.name, path, risks)
         result: dict[str, Any] = {}
         name = params.get("new_name", args.name)
         if len(params) > 1:
             result = await audited(db, "iface.set", args.device, params, lambda: link.call(
-                "interfaces.update", params, timeout=args.timeout))
+                "interfaces.update", params, timeout=args.timeout, change=True))
         for method, addresses in (("addresses.add", args.add_address),
                                   ("addresses.remove", args.remove_address)):
             for address in addresses:
@@ -231,8 +241,12 @@ async def _change_address(link: DeviceLink, db: Any, args: argparse.Namespace, m
                           params: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = await audited(
         db, f"iface.{method}", args.device, params,
-        lambda: link.call(method, params, timeout=args.timeout))
+        lambda: link.call(method, params, timeout=args.timeout, change=True))
     return result
+
+
+async def _session_path(link: DeviceLink, db: Any, device: str) -> lockout.SessionPath:
+    return await lockout.session_path(link, DeviceStore(db).get(device).host)
 
 
 def set_ops(args: argparse.Namespace, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -251,11 +265,14 @@ def cmd_delete(args: argparse.Namespace) -> int:
         return run_guarded_delete(args, args.device, args.name)
     async def work(link: DeviceLink, db: Any) -> Any:
         interface = (await link.call("interfaces.get", {"name": args.name}))["interface"]
+        if not args.force:
+            path = await _session_path(link, db, args.device)
+            lockout.check_change(args.device, args.name, path, ["deleting it"])
         # wireguard-go's links are tun devices; wg.delete also stops its process.
         method = "wg.delete" if interface["kind"] == "wireguard" else "interfaces.delete"
         return await audited(db, "iface.delete", args.device, {"name": args.name},
                              lambda: link.call(method, {"name": args.name},
-                                               timeout=args.timeout))
+                                               timeout=args.timeout, change=True))
 
     result = run_on_device(args, args.device, work)
     if args.json:
