@@ -28,9 +28,11 @@ def register(subparsers: Subparsers) -> None:
         parser.add_argument("devices", nargs="+", metavar="DEVICE", help="device name")
         parser.add_argument("--yes", action="store_true",
                             help="do not ask; act on every device named")
-        parser.add_argument("--up-timeout", type=float, default=power.UP_TIMEOUT, metavar="S",
-                            help="seconds to wait for a rebooted device to accept SSH again "
-                            "(default %(default)s)")
+        # shutdown waits only for the connection to drop, so it has no up timeout.
+        if action == "reboot":
+            parser.add_argument("--up-timeout", type=float, default=power.UP_TIMEOUT, metavar="S",
+                                help="seconds to wait for a rebooted device to accept SSH again "
+                                "(default %(default)s)")
         add_device_options(parser)
         parser.set_defaults(func=cmd_power, action=action)
 
@@ -69,10 +71,12 @@ def cmd_power(args: argparse.Namespace) -> int:
 
 
 def _power_one(args: argparse.Namespace, device: str) -> dict[str, Any]:
+    up_timeout = getattr(args, "up_timeout", power.UP_TIMEOUT)
+
     async def work(link: DeviceLink, db: Database) -> power.PowerResult:
         return await audited(db, f"device.{args.action}", device, {},
                              lambda: power.power_action(link, args.action,
-                                                        up_timeout=args.up_timeout))
+                                                        up_timeout=up_timeout))
 
     result = run_on_device(args, device, work)
     return {"device": device, "action": args.action,

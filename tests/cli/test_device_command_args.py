@@ -137,3 +137,10 @@ def test_generated_key_is_private(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.with_name("mudmap_ed25519.pub").read_text().startswith("ssh-ed25519 ")
     assert onboarding.ensure_mudmap_key(path) == path
+
+
+def test_shutdown_has_no_up_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse("shutdown", "edge1", "--up-timeout", "5")
+    assert "unrecognized arguments: --up-timeout" in capsys.readouterr().err
+    assert parse("reboot", "edge1", "--up-timeout", "5").up_timeout == 5
