@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -135,15 +136,34 @@ class LinePrinter:
             if rest:
                 self.partial[key] = rest
         elif isinstance(event, fleet.DeviceFinished):
+            result = event.result
             for stream in ("stdout", "stderr"):
-                rest = self.partial.pop((event.result.device, stream), b"")
+                rest = self.partial.pop((result.device, stream), b"")
                 if rest:
-                    self._print(event.result.device, stream, rest)
+                    self._print(result.device, stream, rest)
+            if result.truncated:
+                self._write(result.device, "stderr",
+                            f"[output cut at {result.output_cap} bytes]")
 
     def _print(self, device: str, stream: str, line: bytes) -> None:
         text = line.decode(errors="replace")
+        self._write(device, stream, escape_controls(text.removesuffix("\r")))
+
+    def _write(self, device: str, stream: str, text: str) -> None:
         self.streams[stream].write(f"{device:<{self.width}} | {text}\n")
         self.streams[stream].flush()
+
+
+def escape_controls(text: str) -> str:
+    """Show control characters other than tab as ``\\xNN``, so output cannot drive the terminal.
+
+    A device's output could otherwise clear the screen, retitle the window or hide text
+    behind escape sequences.
+    """
+    return "".join(
+        char if char == "\t" or unicodedata.category(char) != "Cc" else f"\\x{ord(char):02x}"
+        for char in text
+    )
 
 
 def format_summary(results: Sequence[DeviceResult]) -> list[str]:
