@@ -19,6 +19,7 @@ from mudmap_tui.cli.common import (
 )
 from mudmap_tui.errors import InvalidInput
 from mudmap_tui.fleet import DeviceResult, FleetEvent, Outcome
+from mudmap_tui.fleet_history import KEEP_RUNS, STORED_OUTPUT_CAP, record_run
 from mudmap_tui.fleet_status import status_operation
 from mudmap_tui.ssh.hostkeys import HostKeyPolicy
 from mudmap_tui.ssh.pool import ConnectionPool
@@ -32,7 +33,10 @@ def register(subparsers: Subparsers) -> None:
     run = subparsers.add_parser(
         "run", help="run a shell command on devices",
         description="Run a shell command on devices (no PTY, stdin closed) and print each "
-        "device's output prefixed by its name, then a summary. Exits 1 if any device failed.",
+        "device's output prefixed by its name, then a summary. Exits 1 if any device failed. "
+        "Each run's command and output are stored in the local inventory (an SQLite file of "
+        f"mode 0600): the newest {KEEP_RUNS} runs, up to {STORED_OUTPUT_CAP // 1024} KiB of "
+        "output per device. Give --no-history for output that holds secrets.",
     )
     # argparse would hand the command's words to TARGET, so the run parser splits at "--".
     run.__class__ = CommandAfterDashesParser
@@ -40,6 +44,8 @@ def register(subparsers: Subparsers) -> None:
     run.add_argument("--output-cap", type=byte_count, default=fleet.DEFAULT_OUTPUT_CAP,
                      metavar="BYTES",
                      help="bytes of output kept per device (default %(default)s)")
+    run.add_argument("--no-history", action="store_true",
+                     help="do not store this run's command and output in the inventory")
     run.usage = "mudmap run [TARGET ...] [--all] [options] -- COMMAND"
     run.set_defaults(func=cmd_run)
 
@@ -192,9 +198,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         devices = select_devices(store, args.targets, args.all)
         target_text = "--all" if args.all else " ".join(args.targets)
         results, started_at = asyncio.run(_run(store, devices, command, args))
-        from mudmap_tui.fleet_history import record_run
-
-        record_run(db, command, target_text, started_at, results)
+        if not args.no_history:
+            record_run(db, command, target_text, started_at, results)
     finally:
         db.close()
     if args.json:

@@ -311,3 +311,27 @@ async def test_cancel_stops_remote_commands(lab: Lab, lab_pool: ConnectionPool) 
                 break
             await asyncio.sleep(0.1)
         assert marker not in device_processes(lab, device)
+
+
+async def test_run_cli_no_history_stores_nothing(lab: Lab, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    db_path = tmp_path / "inventory.db"
+    db = open_database(db_path)
+    DeviceStore(db).add(lab_inventory(lab)[0])
+    db.close()
+
+    status = await asyncio.to_thread(
+        main, ["--db", str(db_path), "run", "lab1", "--accept-new", "--no-history", "--",
+               r"printf 'secret\033[2J\n'"])
+
+    assert status == 0
+    out, _ = capsys.readouterr()
+    assert "lab1 | secret\\x1b[2J\n" in out
+    db = open_database(db_path)
+    runs = db.execute("SELECT count(*) FROM command_runs").fetchone()[0]
+    results = db.execute("SELECT count(*) FROM command_results").fetchone()[0]
+    db.close()
+    assert (runs, results) == (0, 0)

@@ -1,0 +1,62 @@
+"""Run history in the inventory: bounded in runs and in bytes per device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from mudmap_tui.fleet import DeviceResult, Outcome
+from mudmap_tui.fleet_history import STORED_OUTPUT_CAP, capped_text, record_run
+from mudmap_tui.store.db import open_database
+
+
+def result(device: str, stdout: bytes = b"", stderr: bytes = b"") -> DeviceResult:
+    return DeviceResult(device, Outcome.OK, exit_status=0, stdout=stdout, stderr=stderr)
+
+
+def open_db(tmp_path: Path) -> Database:
+    return open_database(tmp_path / "inventory.db")
+
+
+def test_history_prunes_oldest_runs(tmp_path: Path) -> None:
+    db = open_db(tmp_path)
+    ids = [record_run(db, f"echo {n}", "--all", 0.0, [result("r1"), result("r2")], keep_runs=3)
+           for n in range(5)]
+    runs = [row["id"] for row in db.query("SELECT id FROM command_runs ORDER BY id")]
+    run_ids = {row["run_id"] for row in db.query("SELECT run_id FROM command_results")}
+    assert runs == ids[-3:]
+    assert run_ids == set(ids[-3:])
+    assert db.execute("SELECT count(*) FROM command_results").fetchone()[0] == 6
+    db.close()
+
+
+def test_history_caps_stored_output(tmp_path: Path) -> None:
+    db = open_db(tmp_path)
+    record_run(db, "cat big", "r1", 0.0, [result("r1", b"a" * (STORED_OUTPUT_CAP + 10),
+                                                 b"err")])
+    row = next(db.query("SELECT stdout, stderr, truncated, output_cap_bytes "
+                        "FROM command_results"))
+    assert len(row["stdout"]) == STORED_OUTPUT_CAP
+    assert row["stderr"] == ""
+    assert row["truncated"] == 1
+    assert row["output_cap_bytes"] == STORED_OUTPUT_CAP
+    db.close()
+
+
+def test_history_small_output_kept_whole(tmp_path: Path) -> None:
+    db = open_db(tmp_path)
+    record_run(db, "uname", "r1", 0.0, [result("r1", b"Linux\n", b"warn\n")])
+    row = next(db.query("SELECT stdout, stderr, truncated FROM command_results"))
+    assert (row["stdout"], row["stderr"], row["truncated"]) == ("Linux\n", "warn\n", 0)
+    db.close()
+
+
+def test_capped_text_binary_stays_within_cap() -> None:
+    text, cut = capped_text(b"\xff" * 100, 60)
+    assert len(text.encode()) <= 60
+    assert cut
+
+
+def test_capped_text_keeps_short_text() -> None:
+    assert capped_text("héllo".encode(), 60) == ("héllo", False)
