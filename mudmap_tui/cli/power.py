@@ -9,7 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from mudmap_tui import power
-from mudmap_tui.cli.common import print_json
+from mudmap_tui.cli.common import positive_seconds, print_json
 from mudmap_tui.cli.device_call import add_device_options, run_on_device
 from mudmap_tui.device_actions import DeviceLink, audited
 from mudmap_tui.errors import MudmapError, UsageError
@@ -30,7 +30,8 @@ def register(subparsers: Subparsers) -> None:
                             help="do not ask; act on every device named")
         # shutdown waits only for the connection to drop, so it has no up timeout.
         if action == "reboot":
-            parser.add_argument("--up-timeout", type=float, default=power.UP_TIMEOUT, metavar="S",
+            parser.add_argument("--up-timeout", type=positive_seconds, default=power.UP_TIMEOUT,
+                                metavar="S",
                                 help="seconds to wait for a rebooted device to accept SSH again "
                                 "(default %(default)s)")
         add_device_options(parser)
@@ -53,12 +54,13 @@ def cmd_power(args: argparse.Namespace) -> int:
     for device in skipped:
         print(f"{device}: not confirmed; left running", file=sys.stderr)
     results: list[dict[str, Any]] = []
-    failed = False
+    # The worst error's status, so a device not found exits 2 as it does in other commands.
+    failed_status = 0
     for device in chosen:
         try:
             results.append(_power_one(args, device))
         except MudmapError as error:
-            failed = True
+            failed_status = max(failed_status, error.exit_status)
             results.append({"device": device, "action": args.action, "error": str(error)})
             print(f"mudmap: {error}", file=sys.stderr)
     if args.json:
@@ -67,7 +69,9 @@ def cmd_power(args: argparse.Namespace) -> int:
         for result in results:
             if "error" not in result:
                 print(format_result(result))
-    return 1 if failed or skipped else 0
+    if failed_status:
+        return failed_status
+    return 1 if skipped else 0
 
 
 def _power_one(args: argparse.Namespace, device: str) -> dict[str, Any]:

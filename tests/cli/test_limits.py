@@ -22,6 +22,7 @@ BAD_LIMITS = [
     ["run", "--all", "--output-cap", "-5", "--", "true"],
     ["status", "--concurrency", "0"],
     ["status", "--timeout", "nan"],
+    ["reboot", "lab1", "--yes", "--up-timeout", "0"],
     ["iface", "list", "lab1", "--timeout", "-1"],
 ]
 
@@ -48,3 +49,9 @@ async def test_fleet_start_invalid_limits(timeout: float, concurrency: int) -> N
     with pytest.raises(InvalidInput):
         fleet.start(["a"], operation, timeout=timeout, concurrency=concurrency)  # type: ignore[arg-type]
 
+
+def test_reboot_unknown_device_exits_2(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["--db", str(tmp_path / "inventory.db"), "reboot", "nosuch", "--yes"])
+    assert status == 2
+    assert "nosuch" in capsys.readouterr().err
