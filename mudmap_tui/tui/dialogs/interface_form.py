@@ -50,8 +50,9 @@ PLACEHOLDERS = {
     "remote": "unicast peer, such as 192.0.2.20",
     "port": "4789",
     "peer": "the other end, such as veth1",
-    "listen_port": "51820",
 }
+# Defaults filled in as real values, so what the form shows is what the interface gets.
+DEFAULTS = {"listen_port": "51820"}
 
 
 def link_names(links: Any) -> list[str]:
@@ -59,6 +60,18 @@ def link_names(links: Any) -> list[str]:
     if isinstance(links, Mapping):
         links = links.get("interfaces") or []
     return [str(link["name"]) for link in links if isinstance(link, Mapping) and link.get("name")]
+
+
+def parent_names(links: Any) -> list[str]:
+    """Return the links that can carry a macvlan, vlan or vxlan: all but the loopback."""
+    if isinstance(links, Mapping):
+        links = links.get("interfaces") or []
+    loopbacks = {
+        str(link.get("name"))
+        for link in links
+        if isinstance(link, Mapping) and link.get("kind") == "loopback"
+    }
+    return [name for name in link_names(links) if name != "lo" and name not in loopbacks]
 
 
 def describe_settings(settings: Mapping[str, Any]) -> str:
@@ -86,10 +99,12 @@ class InterfaceFormScreen(FormDialog[dict[str, Any] | None]):
         links: list[dict[str, Any]],
         existing: dict[str, Any] | None = None,
         kind: str | None = None,
+        focus: str | None = None,
     ) -> None:
         super().__init__()
         self.device = device
-        self.parents = link_names(links)
+        self.parents = parent_names(links)
+        self.focus_field = focus
         if existing is not None and isinstance(existing.get("interface"), Mapping):
             existing = existing["interface"]
         self.existing = existing
@@ -104,6 +119,10 @@ class InterfaceFormScreen(FormDialog[dict[str, Any] | None]):
                 else:
                     yield from self._create_fields()
             yield from buttons("Save" if self.existing else "Create")
+
+    def on_mount(self) -> None:
+        if self.focus_field is not None:
+            self.query_one(f"#field-{self.focus_field}").focus()
 
     def _title(self) -> str:
         if self.existing is not None:
@@ -171,7 +190,7 @@ class InterfaceFormScreen(FormDialog[dict[str, Any] | None]):
             return Select(modes, value="bridge", allow_blank=False, compact=True)
         if field == "protocol":
             return Select(VLAN_PROTOCOL_OPTIONS, value="802.1Q", allow_blank=False, compact=True)
-        return Input(placeholder=PLACEHOLDERS.get(field, ""), compact=True)
+        return Input(DEFAULTS.get(field, ""), placeholder=PLACEHOLDERS.get(field, ""), compact=True)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id != "field-kind":

@@ -251,3 +251,35 @@ async def test_stp_box_marked_only_when_on() -> None:
         assert box.value
         assert box.BUTTON_INNER == "X"
         assert "▐X▌ enable STP" in screen_text(app)
+
+
+async def test_mtu_key_focuses_mtu_not_name() -> None:
+    app = DialogApp(InterfaceFormScreen("lab1", LINKS["interfaces"], BRIDGE, focus="mtu"))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        await pilot.pause()
+        assert app.screen.focused is app.screen.query_one("#field-mtu")
+        await pilot.press("end", *["backspace"] * 4, *"9000", "enter")
+    assert app.results == [{"name": "br0", "mtu": 9000}]
+
+
+async def test_edit_without_focus_starts_in_name() -> None:
+    app = DialogApp(InterfaceFormScreen("lab1", LINKS["interfaces"], BRIDGE))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        await pilot.pause()
+        assert app.screen.focused is app.screen.query_one("#field-name")
+
+
+async def test_parent_list_leaves_out_loopback() -> None:
+    app = DialogApp(InterfaceFormScreen("lab1", LINKS["interfaces"], kind="macvlan"))
+    async with app.run_test(size=SMALL_TERMINAL):
+        select = app.screen.query_one("#field-macvlan-parent", Select)
+        offered = [value for _label, value in select._options if isinstance(value, str)]
+    assert offered == ["eth0", "br0"]
+
+
+async def test_wireguard_listen_port_defaults_to_51820() -> None:
+    app = DialogApp(InterfaceFormScreen("lab1", LINKS, kind="wireguard"))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        fill(app, name="wg0")
+        await pilot.press("ctrl+s")
+    assert app.results[0]["listen_port"] == 51820
