@@ -221,13 +221,20 @@ class FleetState:
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         self.devices: dict[str, DeviceStatus] = {name: DeviceStatus(name) for name in names}
+        # Set by sync: then only listed devices are kept, so a check that finishes after
+        # its device was removed does not bring the device back into the counts.
+        self.listed: set[str] | None = None
 
     def status(self, name: str) -> DeviceStatus:
+        """Return the status of ``name``; a device that sync dropped gets a detached one."""
+        if self.listed is not None and name not in self.listed:
+            return self.devices.get(name) or DeviceStatus(name)
         return self.devices.setdefault(name, DeviceStatus(name))
 
     def sync(self, names: Iterable[str]) -> None:
         """Keep the statuses of ``names``, add new ones and drop devices no longer listed."""
         listed = list(names)
+        self.listed = set(listed)
         self.devices = {name: self.devices.get(name) or DeviceStatus(name) for name in listed}
 
     def mark_online(self, name: str, at: float, hello: dict[str, Any] | None) -> DeviceStatus:

@@ -90,3 +90,15 @@ def test_summary_counts_states() -> None:
     fleet.mark_failed("b", 1.0, TimedOut("b", "connect", 3))
     fleet.mark_failed("c", 1.0, ConnectFailed("c", "connect", "Connection refused"))
     assert fleet.summary() == "1 online · 1 offline · 1 unreachable · 1 other"
+
+
+def test_removed_device_leaves_summary() -> None:
+    fleet = FleetState()
+    fleet.sync(["a", "b"])
+    fleet.mark_online("a", 1.0, {})
+    fleet.sync(["a"])
+    assert fleet.summary() == "1 online · 0 offline · 0 unreachable"
+    # A check of the removed device that finishes late must not count it again.
+    fleet.mark_failed("b", 2.0, TimedOut("b", "connect", 3))
+    assert fleet.summary() == "1 online · 0 offline · 0 unreachable"
+    assert "b" not in fleet.devices
