@@ -26,6 +26,7 @@ class RowsTable(DataTable[Any]):
         self.marked: set[str] = set()
         self.filter_text = ""
         self._rows: list[tuple[str, tuple[Any, ...]]] = []
+        self._renamed: dict[str, str] = {}
 
     def on_mount(self) -> None:
         self.add_column(" ", key="_mark", width=1)
@@ -59,8 +60,15 @@ class RowsTable(DataTable[Any]):
                     self.update_cell(key, title, new,
                                      update_width=title not in self.COLUMN_WIDTHS)
 
+    def follow_rename(self, old: str, new: str) -> None:
+        """Keep the cursor on row ``old`` once the rows come back with it named ``new``."""
+        self._renamed[old] = new
+
     def _render_rows(self) -> None:
         current = self.selected_key
+        keys = {key for key, _ in self._rows}
+        if current is not None and current not in keys and current in self._renamed:
+            current = self._renamed.pop(current)
         self.clear()
         for key, cells in self._rows:
             if self._matches(cells):
