@@ -489,7 +489,7 @@ class DeviceHandlers:
         self.open_dialog("interface_form", "InterfaceFormScreen",
                          (name, self._links(name), None, None), created)
 
-    def do_interface_edit(self) -> None:
+    def do_interface_edit(self, focus: str | None = None) -> None:
         chosen = self._interface()
         if chosen is None:
             return
@@ -503,13 +503,18 @@ class DeviceHandlers:
             if method is None and AFTER_KEY not in params:
                 self.app.notify(f"{name}: {interface['name']} unchanged")
                 return
+            if params.get("new_name"):
+                self.app.query_one("#interfaces-table", InterfacesTable).follow_rename(
+                    str(interface["name"]), str(params["new_name"]))
             self.call_agent_steps(name, f"update {interface['name']}", params, method,
                                   "interfaces")
 
         self.open_dialog("interface_form", "InterfaceFormScreen",
-                         (name, self._links(name), interface, interface.get("kind")), edited)
+                         (name, self._links(name), interface, interface.get("kind"), focus),
+                         edited)
 
-    do_interface_mtu = do_interface_edit
+    def do_interface_mtu(self) -> None:
+        self.do_interface_edit(focus="mtu")
 
     def do_interface_delete(self) -> None:
         chosen = self._interface()
@@ -605,7 +610,13 @@ class DeviceHandlers:
             return
         name, detail = chosen
         interface = detail["interface"]
-        self.open_dialog("wg_peer_form", "PeerFormScreen", (name, interface, None),
+        # wg.get carries no addresses, and the form needs them to suggest the next free one.
+        rows = {row.name: row.raw for row in self.app.fleet.status(name).interfaces}
+        listed = rows.get(str(interface.get("name")), {}).get("addresses") or []
+        addresses = interface.get("addresses") or [
+            f"{a['address']}/{a['prefixlen']}" for a in listed if a.get("scope") != "link"]
+        self.open_dialog("wg_peer_form", "PeerFormScreen",
+                         (name, {**interface, "addresses": addresses}, None),
                          lambda params: self._peer_saved(name, interface, params, "add"))
 
     def do_wireguard_edit_peer(self) -> None:
