@@ -11,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from textual import on
+from textual.actions import ActionParseResult
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import (
@@ -91,6 +94,8 @@ TAB_TITLES = {"overview": "Overview", "interfaces": "Interfaces", "wireguard": "
 ANNOUNCED_STATES = (DeviceState.HOST_KEY_UNKNOWN, DeviceState.UNREACHABLE,
                     DeviceState.OFFLINE, DeviceState.HOST_KEY_CHANGED)
 MAX_ANNOUNCEMENTS_PER_SECOND = 3
+# The action string of a binding from bindings_for, such as app.run_registered('device.reboot').
+REGISTERED_ACTION = re.compile(r"(?:app\.)?run_registered\('([a-z_.]+)'\)")
 # Tabs whose data comes from the device, as opposed to the local store.
 DEVICE_TABS = (*TAB_METHODS, "wireguard")
 
@@ -198,6 +203,10 @@ class MudmapApp(App[None]):
         if self._keymap:
             self.set_keymap(self._keymap)
         self.title = self.inventory_name + (" (read-only)" if self.read_only else "")
+        if self.read_only:
+            # Shell commands can change devices, so read-only mode rejects them too.
+            self.query_one("#shell-input", Input).placeholder = (
+                "read-only mode: shell commands are disabled")
         self.reload_inventory()
         # Tab moves between the tree and the tab's content; [ and ] switch tabs.
         self.query_one("#tabs", TabbedContent).query_one(Tabs).can_focus = False
@@ -539,6 +548,23 @@ class MudmapApp(App[None]):
                 return False
         return True
 
+    async def run_action(self, action: str | ActionParseResult,
+                         default_namespace: DOMNode | None = None,
+                         namespaces: Mapping[str, DOMNode] | None = None) -> bool:
+        # check_action hides device changes in read-only mode, which would also make
+        # their keys do nothing at all; say why instead.
+        if self.read_only and isinstance(action, str):
+            match = REGISTERED_ACTION.fullmatch(action)
+            registered = actions.ACTIONS_BY_ID.get(match.group(1)) if match else None
+            if registered is not None and not self.action_allowed(registered):
+                self.notify_read_only(registered)
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
+
+    def notify_read_only(self, action: actions.Action) -> None:
+        self.notify(f"read-only mode: {action.title} is disabled; restart without "
+                    "--read-only to allow it", severity="warning")
+
     async def action_run_registered(self, action_id: str) -> None:
         await self.run_registered(action_id)
 
@@ -546,8 +572,7 @@ class MudmapApp(App[None]):
         """Run a registered action by id; read-only mode rejects device changes."""
         action = actions.get(action_id)
         if not self.action_allowed(action):
-            self.notify(f"{action.title} changes the device, and the app runs read-only; "
-                        "restart without --read-only to allow it", severity="warning")
+            self.notify_read_only(action)
             return
         handler = (getattr(self, f"do_{action.method}", None)
                    or getattr(self.handlers, f"do_{action.method}", None))
@@ -623,12 +648,17 @@ class MudmapApp(App[None]):
         tabs = self.query_one("#tabs", TabbedContent)
         index = TABS.index(self.active_tab)
         tabs.active = TABS[(index + step) % len(TABS)]
+        # The tab's keys (n, e, d, space) belong to its table, so focus goes there.
+        self.call_after_refresh(self.focus_active_tab)
 
     def do_app_focus_shell(self) -> None:
         self.query_one("#tabs", TabbedContent).active = "shell"
         self.query_one("#shell-input").focus()
 
     def focus_active_tab(self) -> None:
+        if self.active_tab == "shell":
+            self.query_one("#shell-input").focus()
+            return
         pane = self.query_one("#tabs", TabbedContent).active_pane
         if pane is not None:
             for widget in pane.query("*"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from mudmap_tui import actions
 from mudmap_tui.errors import InvalidInput
@@ -101,10 +101,27 @@ async def test_read_only_hides_and_rejects_changes(tmp_path: Path) -> None:
         assert "device.reboot" not in shown
         assert "device.reconnect" in shown
         await pilot.press("R")
+        await pilot.pause()
         assert type(app.screen).__name__ != "ConfirmScreen"
+        messages = [notification.message for notification in app._notifications]
+        assert "read-only mode: device: reboot is disabled" in messages[-1]
         await app.run_registered("device.remove")
         assert type(app.screen).__name__ != "ConfirmScreen"
         assert app.title.endswith(" (read-only)")
+
+
+async def test_read_only_shell_says_so(tmp_path: Path) -> None:
+    app = app_for(tmp_path, read_only=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        app.do_app_focus_shell()
+        shell = app.query_one("#shell-input", Input)
+        assert "read-only" in shell.placeholder
+        await pilot.press(*"ip link", "enter")
+        await pilot.pause()
+        messages = [notification.message for notification in app._notifications]
+        assert "read-only mode: shell: run is disabled" in messages[-1]
+        assert shell.value == "ip link"
 
 
 async def test_palette_offers_area_verb_commands(tmp_path: Path) -> None:
@@ -183,3 +200,18 @@ async def test_tree_hides_when_narrow_or_toggled(tmp_path: Path) -> None:
         assert app.focused.id == "overview-table"
         await pilot.press("ctrl+b")
         assert app.query_one("#left").display
+
+
+async def test_tab_switch_focuses_tab_table(tmp_path: Path) -> None:
+    app = app_for(tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        app.focus_active_tab()
+        await pilot.press("]")
+        await pilot.pause()
+        assert app.active_tab == "interfaces"
+        assert app.focused is app.query_one("#interfaces-table")
+        await pilot.press("]", "]", "]", "]")
+        await pilot.pause()
+        assert app.active_tab == "shell"
+        assert app.focused is app.query_one("#shell-input")
