@@ -101,9 +101,11 @@ UPLOAD = (
     '&& mv -f "$tmp" "$HOME/{cache}/{filename}" || {{ rm -f "$tmp"; exit 1; }}'
 )
 
+NOT_A_FILE = "not-a-regular-file"
 VERIFY = (
+    'if [ ! -f "$HOME/{cache}/{filename}" ]; then echo ' + NOT_A_FILE + '; else '
     'python3 -c \'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read())'
-    '.hexdigest())\' "$HOME/{cache}/{filename}"'
+    '.hexdigest())\' "$HOME/{cache}/{filename}"; fi'
 )
 
 
@@ -333,6 +335,12 @@ class AgentSession:
         result = await run_checked(self.connection, command, timeout=SETUP_TIMEOUT,
                                    operation="agent verify")
         found = result.stdout.decode(errors="replace").strip()
+        if found == NOT_A_FILE:
+            path = f"~/{CACHE_DIR}/{self.bundle.filename}"
+            raise AgentUnavailable(self.device, "agent verify",
+                                   f"the agent cache path {path} is not a regular file (a "
+                                   f"directory, say); remove it on the device with "
+                                   f"rm -r {path} and retry")
         if found != self.bundle.sha256:
             raise AgentUnavailable(self.device, "agent verify",
                                    f"uploaded agent has SHA-256 {found or '(none)'}, expected "

@@ -11,7 +11,7 @@ import pytest
 from mudmap_tui.cli.main import main
 from mudmap_tui.lab import Lab
 from mudmap_tui.ssh.agent_channel import CACHE_DIR, agent_session
-from mudmap_tui.ssh.errors import AgentNotFound, AgentUnsupported
+from mudmap_tui.ssh.errors import AgentNotFound, AgentUnavailable, AgentUnsupported
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store.db import open_database
 from mudmap_tui.store.devices import DeviceStore
@@ -67,6 +67,21 @@ async def test_corrupt_cached_agent_replaced(lab: Lab, tmp_path: Path) -> None:
     finally:
         await pool.close()
     assert remote_sha256(lab, "lab3") == agent_bundle().sha256
+
+
+async def test_directory_at_cache_path_named(lab: Lab, tmp_path: Path) -> None:
+    path = f"/root/{CACHE_DIR}/{agent_bundle().filename}"
+    lab.run("lab2", ["sh", "-c", f"rm -rf {path} && mkdir -p {path}"])
+    pool = trusting_pool(lab, tmp_path / "known_hosts")
+    try:
+        with pytest.raises(AgentUnavailable) as error:
+            await start_agent(pool, "lab2")
+    finally:
+        await pool.close()
+        lab.run("lab2", ["rm", "-rf", path])
+
+    assert "is not a regular file" in str(error.value)
+    assert f"rm -r ~/{CACHE_DIR}/{agent_bundle().filename}" in str(error.value)
 
 
 async def test_agent_restarted_after_it_dies(lab: Lab, lab_pool: ConnectionPool) -> None:
