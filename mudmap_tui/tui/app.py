@@ -24,6 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.events import Resize
+from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import (
     Footer,
@@ -160,6 +161,7 @@ class MudmapApp(App[None]):
         self.inflight: set[tuple[str, str]] = set()
         self._ticks = 0
         self._notified: dict[tuple[str, str], str] = {}
+        self._down_announced: set[str] = set()
         self.tree_hidden_by_user = False
         self._announced = 0
         self._unannounced = 0
@@ -435,7 +437,17 @@ class MudmapApp(App[None]):
 
     def _announce_state(self, name: str, state: DeviceState, reason: str) -> None:
         if state not in ANNOUNCED_STATES:
+            # Back online (or another quiet state): the next outage is news again.
+            self._down_announced.discard(name)
             return
+        if name in self._down_announced:
+            # Each reconnect attempt can flip a down device between offline and
+            # unreachable; one toast per outage is enough, the log pane lists the rest.
+            return
+        if isinstance(self.screen, ModalScreen):
+            # A toast over a dialog hides its fields; the log pane keeps the change.
+            return
+        self._down_announced.add(name)
         self._announced += 1
         if self._announced > MAX_ANNOUNCEMENTS_PER_SECOND:
             # A sweep can change many devices at once; the rest go to the log pane only.

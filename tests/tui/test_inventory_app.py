@@ -157,3 +157,27 @@ async def test_many_state_changes_notify_few(tmp_path: Path) -> None:
         app._flush_announcements()
         assert len(shown) == limit + 1
         assert shown[-1].startswith(f"{10 - limit} more devices changed state")
+
+
+async def test_outage_notifies_once_not_over_dialogs(tmp_path: Path) -> None:
+    from mudmap_tui.fleet_state import DeviceState
+    from mudmap_tui.tui.dialogs.confirm import ConfirmScreen
+
+    db_path = tmp_path / "inventory.db"
+    make_inventory(db_path)
+    app = offline_app(db_path, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        shown: list[str] = []
+        app.notify = lambda message, **options: shown.append(message)  # type: ignore[method-assign]
+        # Reconnect attempts flip a down device between offline and unreachable.
+        for state in (DeviceState.OFFLINE, DeviceState.UNREACHABLE, DeviceState.OFFLINE):
+            app._announce_state("dev1", state, "connection lost; reconnecting")
+        assert len(shown) == 1
+        app._announce_state("dev1", DeviceState.ONLINE, "")
+        await app.push_screen(ConfirmScreen("Remove dev2?", "Remove dev2."))
+        app._announce_state("dev2", DeviceState.UNREACHABLE, "timed out")
+        assert len(shown) == 1
+        app.pop_screen()
+        app._announce_state("dev1", DeviceState.OFFLINE, "connection lost; reconnecting")
+        assert len(shown) == 2
