@@ -8,8 +8,10 @@ reasons, never key material or passwords: no handler here redacts anything.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mudmap_tui import paths
@@ -77,6 +79,29 @@ def uninstall(*handlers: logging.Handler) -> None:
         logger.removeHandler(handler)
         handler.close()
     logger.propagate = True
+
+
+@contextlib.contextmanager
+def terminal_handlers_detached() -> Iterator[list[logging.Handler]]:
+    """Take the root logger's stderr and stdout handlers off while a full-screen app runs.
+
+    A record that reached them would print over the app's screen; the app's own file and
+    pane handlers still receive every record. Yields the detached handlers.
+    """
+    root = logging.getLogger()
+    detached: list[logging.Handler] = [
+        handler for handler in root.handlers
+        if type(handler) is logging.StreamHandler
+        and getattr(handler, "stream", None) in (sys.stderr, sys.stdout, sys.__stderr__,
+                                                  sys.__stdout__)
+    ]
+    for handler in detached:
+        root.removeHandler(handler)
+    try:
+        yield detached
+    finally:
+        for handler in detached:
+            root.addHandler(handler)
 
 
 def format_record(record: logging.LogRecord) -> str:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from mudmap_tui import app_log
 from mudmap_tui.cli.common import db_path
 from mudmap_tui.errors import MudmapError
 
@@ -60,11 +61,15 @@ def open_app(args: argparse.Namespace) -> int:
         # asking the user to accept keys of throwaway devices.
         user_files = [running_lab().known_hosts, Path("~/.ssh/known_hosts").expanduser()]
         hostkeys = HostKeyStore(user_files=user_files)
-    MudmapApp(
+    app = MudmapApp(
         db_path(args),
         read_only=getattr(args, "read_only", False),
         refresh_interval=getattr(args, "refresh", DEFAULT_REFRESH_INTERVAL),
         hostkeys=hostkeys,
         keymap=keymap,
-    ).run()
+    )
+    # The CLI's stderr log handler would print over the screen, even before the app's
+    # own handlers are installed and after they are removed.
+    with app_log.terminal_handlers_detached():
+        app.run()
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,27 @@ def test_bad_keymap_stops_with_message(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(keymap, "default_path", lambda: path)
     assert main(["--db", str(tmp_path / "inventory.db")]) == 2
     assert "device.explode" in capsys.readouterr().err
+
+
+def test_app_run_prints_no_log_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from mudmap_tui.tui.app import MudmapApp
+
+    root = logging.getLogger()
+    stderr_handler = logging.StreamHandler(sys.stderr)
+    root.addHandler(stderr_handler)
+    restored: list[bool] = []
+
+    def run(app: MudmapApp) -> None:
+        # What the SSH layer logs while the app runs, before its own handlers exist.
+        logging.getLogger("mudmap.ssh").warning("[lab1/agent] agent channel broke")
+
+    monkeypatch.setattr(MudmapApp, "run", run)
+    monkeypatch.setattr(keymap, "default_path", lambda: tmp_path / "no-keymap.toml")
+    try:
+        assert main(["--db", str(tmp_path / "inventory.db")]) == 0
+        restored.append(stderr_handler in root.handlers)
+    finally:
+        root.removeHandler(stderr_handler)
+    assert "agent channel broke" not in capsys.readouterr().err
+    assert restored == [True]
