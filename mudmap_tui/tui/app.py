@@ -42,7 +42,7 @@ from mudmap_tui.device_data import TAB_METHODS, DeviceReader
 from mudmap_tui.fleet_state import DeviceState, FleetState, age_since, format_age
 from mudmap_tui.inventory import InventorySnapshot, load_inventory
 from mudmap_tui.ssh.config import SshSettings
-from mudmap_tui.ssh.errors import ConnectFailed
+from mudmap_tui.ssh.errors import AgentUnsupported, ConnectFailed
 from mudmap_tui.ssh.hostkeys import HostKeyStore
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store.db import open_database
@@ -198,6 +198,10 @@ class MudmapApp(App[None]):
         }
         for tab in TABS:
             with TabPane(TAB_TITLES[tab], id=tab):
+                if tab == "services":
+                    note = Static("", id="services-note", markup=False)
+                    note.display = False
+                    yield note
                 yield contents[tab]
 
     def on_mount(self) -> None:
@@ -474,12 +478,25 @@ class MudmapApp(App[None]):
             self.fleet.set_facts(name, message.at, message.value)
         else:
             self.fleet.set_extra(name, tab, message.at, message.value)
+        if message.error is None:
+            extras = self.fleet.status(name).extras
+            extras.pop(f"{tab}.error", None)
+            extras.pop(f"{tab}.unsupported", None)
         if name == self.selected_device:
             self.show_selected()
 
     def _tab_failed(self, message: TabLoaded) -> None:
         status = self.fleet.status(message.device)
         reason = getattr(message.error, "message", None) or str(message.error)
+        if isinstance(message.error, AgentUnsupported):
+            # A device without systemd or journald: a lasting fact shown in the tab body,
+            # not a failure to toast on every visit.
+            if status.extras.get(f"{message.tab}.unsupported") != reason:
+                log.info("%s: %s not available: %s", message.device, message.tab, reason,
+                         extra={"device": message.device, "operation": message.tab})
+            status.extras[f"{message.tab}.unsupported"] = reason
+            status.extras.pop(message.tab, None)
+            return
         status.extras[f"{message.tab}.error"] = reason
         key = (message.device, message.tab)
         if self._notified.get(key) != reason:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from textual.widgets import Static
+
 from mudmap_tui.store import audit
 from mudmap_tui.tui.widgets.panes import JournalView, OverviewTable, journal_lines, overview_rows
 from mudmap_tui.tui.widgets.tables import (
@@ -54,16 +56,24 @@ class TabViews:
         self.app.query_one("#wireguard-table", WireGuardTable).show_wireguard(value or [])
 
     def _show_services(self, name: str | None) -> None:
-        value = self.app.fleet.status(name).extras.get("services") if name else None
-        services = (value or {}).get("services", [])
+        extras = self.app.fleet.status(name).extras if name else {}
+        services = (extras.get("services") or {}).get("services", [])
         self.app.query_one("#services-table", ServicesTable).show_services(services)
+        unsupported = extras.get("services.unsupported")
+        note = self.app.query_one("#services-note", Static)
+        note.display = bool(unsupported)
+        note.update(f"Services are not available on this device: {unsupported}"
+                    if unsupported else "")
 
     def _show_logs(self, name: str | None) -> None:
         status = self.app.fleet.status(name) if name else None
         value = status.extras.get("logs") if status else None
         lines = journal_lines(value or {})
         error = status.extras.get("logs.error") if status else None
-        if not lines and error:
+        unsupported = status.extras.get("logs.unsupported") if status else None
+        if not lines and unsupported:
+            lines = [f"Logs are not available on this device: {unsupported}"]
+        elif not lines and error:
             lines = [f"The device's log could not be read: {error}"]
         self.app.query_one("#journal", JournalView).show_lines(lines)
 

@@ -1,14 +1,17 @@
-"""Handlers open their forms with what the user needs: the right field, the right data."""
+"""Handlers and tabs give the user what they need: the right field, data and notes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Input, TabbedContent
+from textual.widgets import Input, Static, TabbedContent
 
+from mudmap_tui.ssh.errors import AgentUnsupported
 from mudmap_tui.tui.app import MudmapApp
+from mudmap_tui.tui.messages import TabLoaded
 from mudmap_tui.tui.widgets.device_tree import DeviceTree
+from mudmap_tui.tui.widgets.panes import JournalView
 from tests.tui.snapshot_fixture import snapshot_app
 
 
@@ -43,3 +46,30 @@ async def test_peer_form_suggests_from_addresses(tmp_path: Path) -> None:
         text = " ".join(str(static.render()) for static in app.screen.query("Static"))
         assert "has no address" not in text
         assert app.screen.query_one("#field-allowed_ips", Input).value == "10.8.0.2/32"
+
+
+async def test_unsupported_tab_shows_note_no_toast(tmp_path: Path) -> None:
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tab(pilot, app, "services")
+        shown: list[str] = []
+        app.notify = lambda message, **options: shown.append(message)  # type: ignore[method-assign]
+        for _ in range(2):
+            error = AgentUnsupported("core1", "services.list",
+                                     "systemctl is not installed on this device", -32004,
+                                     {"kind": "unsupported"})
+            app.post_message(TabLoaded("core1", "services", 0.0, error=error))
+            await pilot.pause()
+        note = app.query_one("#services-note", Static)
+        assert note.display
+        assert "systemctl is not installed on this device" in str(note.render())
+        assert shown == []
+        app.query_one("#tabs", TabbedContent).active = "logs"
+        error = AgentUnsupported("core1", "journal.tail", "journald is not running", -32004,
+                                 {"kind": "unsupported"})
+        app.post_message(TabLoaded("core1", "logs", 0.0, error=error))
+        await pilot.pause()
+        assert shown == []
+        journal = app.query_one("#journal", JournalView)
+        assert "Logs are not available on this device: journald is not running" in " ".join(
+            str(line) for line in journal.lines)
