@@ -69,7 +69,7 @@ def device_from_form(
 ) -> Device:
     """Build a Device from the text of the device form; raise FieldErrors per field.
 
-    Empty optional fields mean "not set". Groups are separated by commas or spaces. A jump
+    Empty optional fields mean "not set". Groups are separated by commas. A jump
     that is not an inline [user@]host[:port] must name another device in ``device_names``.
     """
     fields = _device_fields(values)
@@ -95,7 +95,9 @@ def _device_fields(values: Mapping[str, str]) -> dict[str, Any]:
         "name": values.get("name", "").strip(),
         "host": values.get("host", "").strip(),
         "notes": values.get("notes", ""),
-        "groups": values.get("groups", "").replace(",", " ").split(),
+        # Commas only: a space inside a name is an error to show, not a second group.
+        "groups": [group.strip() for group in values.get("groups", "").split(",")
+                   if group.strip()],
     }
     port = values.get("port", "").strip()
     if port:

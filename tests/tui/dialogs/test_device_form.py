@@ -160,3 +160,13 @@ async def test_form_device_stored(tmp_path: Path) -> None:
     finally:
         db.close()
     assert rows == [{"name": "edge1", "host": "2001:db8::10"}]
+
+
+async def test_group_with_space_rejected_inline() -> None:
+    app = DialogApp(DeviceFormScreen(None, []))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        fill(app, name="edge1", host="192.0.2.10", groups="Edge,test grp")
+        await pilot.press("ctrl+s")
+        errors = shown_errors(app)
+        assert "test grp" in errors["groups"]
+        assert app.results == []
