@@ -28,6 +28,11 @@ def styled_diff(diff_text: str) -> Content:
     return Content("\n").join(lines)
 
 
+def plural(count: int, noun: str) -> str:
+    """Return ``1 line`` or ``2 lines``: the count and the noun in the matching number."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def count_changes(diff_text: str) -> tuple[int, int]:
     """Return (added, removed) line counts, leaving out the ---/+++ file headers."""
     added = removed = 0
@@ -55,7 +60,7 @@ class BackupDiffScreen(Dialog[None]):
         added, removed = count_changes(self.diff_text)
         with Vertical(id="dialog", classes="wide") as dialog:
             dialog.border_title = self.title_text
-            summary = f"{added} lines added (+), {removed} removed (-)"
+            summary = f"{plural(added, 'line')} added (+), {removed} removed (-)"
             if not self.diff_text.strip():
                 summary = "No differences."
             yield Static(summary, id="diff-summary")

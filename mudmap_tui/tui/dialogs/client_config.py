@@ -109,7 +109,10 @@ class ClientConfigScreen(Dialog[Path | None]):
             error.display = True
             return
         self.saved = saved
-        self.query_one("#save-status", Static).update(f"Saved to {saved} (mode 0600).")
+        # The absolute path, so a relative name says which folder the file went to.
+        self.query_one("#save-status", Static).update(
+            f"Saved to {saved.absolute()} (mode 0600)."
+        )
 
     def _confirm_overwrite(self, path: Path) -> None:
         def overwrite(confirmed: bool | None) -> None:

@@ -133,6 +133,14 @@ async def test_backup_diff_keeps_markers() -> None:
     assert app.results == [None]
 
 
+async def test_backup_diff_one_line_singular() -> None:
+    app = DialogApp(
+        BackupDiffScreen("lab1: /etc/hostname", "--- a\n+++ b\n@@ -1 +1,2 @@\n x\n+y\n")
+    )
+    async with app.run_test(size=SMALL_TERMINAL):
+        assert text_of(app, "#diff-summary") == "1 line added (+), 0 removed (-)"
+
+
 def test_count_changes_skips_headers() -> None:
     assert count_changes(DIFF) == (2, 1)
     assert count_changes("") == (0, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, Static
 
 from mudmap_tui import qr, wg_client_config, wg_plan
@@ -208,3 +209,13 @@ async def test_qr_drawn_when_it_fits() -> None:
         width, height = qr.rendered_size(qr.make(client_text()))
         assert len(drawn) == height
         assert {len(line) for line in drawn} == {width}
+
+
+async def test_client_config_names_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = DialogApp(ClientConfigScreen(client_text(), "wg-client.conf"))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        await pilot.press("ctrl+s")
+        assert f"Saved to {tmp_path / 'wg-client.conf'}" in text_of(app, "#save-status")
