@@ -192,8 +192,6 @@ class DeviceHandlers:
             except Exception as error:
                 self.app.notify(f"{device.name}: not added: {error}", severity="error")
                 return
-            audit.record(self.app.db, "device.add", device=device.name,
-                         params={"host": device.host, "port": device.port})
             self.app.reload_inventory()
             self.app.query_one("#devices", DeviceTree).select_device(device.name)
             self.app.notify(f"{device.name}: added")
@@ -240,7 +238,6 @@ class DeviceHandlers:
             except Exception as error:
                 self.app.notify(f"{name}: not removed: {error}", severity="error")
                 return
-            audit.record(self.app.db, "device.remove", device=name)
             self.app.reload_inventory()
             self.app.notify(f"{name}: removed from the inventory")
 

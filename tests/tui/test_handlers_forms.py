@@ -73,3 +73,22 @@ async def test_unsupported_tab_shows_note_no_toast(tmp_path: Path) -> None:
         journal = app.query_one("#journal", JournalView)
         assert "Logs are not available on this device: journald is not running" in " ".join(
             str(line) for line in journal.lines)
+
+
+async def test_device_remove_audited_once(tmp_path: Path) -> None:
+    from textual.widgets import Button
+
+    from mudmap_tui.store import audit
+
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.query_one("#devices", DeviceTree).select_device("spare")
+        await pilot.pause()
+        await app.run_registered("device.remove")
+        await pilot.pause()
+        app.screen.query_one("#confirm", Button).press()
+        await pilot.pause()
+        assert "spare" not in app.fleet.devices
+        entries = audit.list(app.db, device="spare", action="device.remove")
+        assert len(entries) == 1
