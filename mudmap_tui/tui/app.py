@@ -39,7 +39,13 @@ from textual.widgets import (
 
 from mudmap_tui import actions, app_log
 from mudmap_tui.device_data import TAB_METHODS, DeviceReader
-from mudmap_tui.fleet_state import DeviceState, FleetState, age_since, format_age
+from mudmap_tui.fleet_state import (
+    DeviceState,
+    DeviceStatus,
+    FleetState,
+    age_since,
+    format_age,
+)
 from mudmap_tui.inventory import InventorySnapshot, load_inventory
 from mudmap_tui.ssh.config import SshSettings
 from mudmap_tui.ssh.errors import AgentUnsupported, ConnectFailed
@@ -426,6 +432,7 @@ class MudmapApp(App[None]):
             status = self.fleet.mark_online(message.device, message.at, message.hello)
         else:
             status = self.fleet.mark_failed(message.device, message.at, message.error)
+            self._blame_jump_host(status)
         self.query_one("#devices", DeviceTree).refresh_device(message.device)
         self.update_summary()
         if (status.state, status.reason) != (before_state, before_reason):
@@ -438,6 +445,18 @@ class MudmapApp(App[None]):
             self._announce_state(message.device, status.state, status.reason)
         if message.device == self.selected_device:
             self.show_selected()
+
+    def _blame_jump_host(self, status: DeviceStatus) -> None:
+        """Name a down jump host as the reason, rather than the connection error behind it."""
+        device = self.inventory.devices.get(status.name) if self.inventory else None
+        jump = device.jump if device else None
+        down = (DeviceState.OFFLINE, DeviceState.UNREACHABLE)
+        if not jump or jump not in self.fleet.devices or status.state not in down:
+            return
+        jump_state = self.fleet.status(jump).state
+        if jump_state in down:
+            status.state = DeviceState.UNREACHABLE
+            status.reason = f"jump host {jump} is {jump_state.word}"
 
     def _announce_state(self, name: str, state: DeviceState, reason: str) -> None:
         if state not in ANNOUNCED_STATES:

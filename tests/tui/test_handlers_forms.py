@@ -92,3 +92,35 @@ async def test_device_remove_audited_once(tmp_path: Path) -> None:
         assert "spare" not in app.fleet.devices
         entries = audit.list(app.db, device="spare", action="device.remove")
         assert len(entries) == 1
+
+
+async def test_jump_host_offline_is_the_reason(tmp_path: Path) -> None:
+    from mudmap_tui.ssh.errors import ConnectFailed, TimedOut
+    from mudmap_tui.tui.messages import DeviceChecked
+
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.post_message(DeviceChecked("core1", 1.0, error=ConnectFailed(
+            "core1", "connect", "Connection refused")))
+        app.post_message(DeviceChecked("inner", 2.0, error=TimedOut("inner", "connect", 10)))
+        await pilot.pause()
+        status = app.fleet.status("inner")
+        assert status.state.word == "unreachable"
+        assert status.reason == "jump host core1 is offline"
+
+
+async def test_overview_reason_wraps_at_80_columns(tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    app = snapshot_app(tmp_path)
+    reason = "connection refused by 127.0.2.13 port 22; check that sshd runs and listens there"
+    app.fleet.status("edge3").reason = reason
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.query_one("#devices", DeviceTree).select_device("edge3")
+        await pilot.pause()
+        table = app.query_one("#overview-table", DataTable)
+        shown = str(table.get_row_at(1)[1])
+        assert shown.replace("\n", " ") == reason
+        assert "\n" in shown

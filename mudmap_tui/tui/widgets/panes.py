@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -58,6 +59,11 @@ def _ago(age: float | None) -> str:
     return "never" if age is None else f"{format_age(age)} ago"
 
 
+FIELD_WIDTH = 16
+# Below this a value is cut rather than wrapped into a column of a few letters.
+MIN_VALUE_WIDTH = 24
+
+
 class OverviewTable(DataTable[str]):
     """Two columns: field and value."""
 
@@ -65,13 +71,17 @@ class OverviewTable(DataTable[str]):
         super().__init__(show_cursor=False, **options)
 
     def on_mount(self) -> None:
-        self.add_column("Field", width=16)
+        self.add_column("Field", width=FIELD_WIDTH)
         self.add_column("Value")
 
     def show_rows(self, rows: Iterable[tuple[str, str]]) -> None:
         self.clear()
+        # Long values such as a failure reason wrap onto more lines instead of being cut
+        # at the screen edge; the width leaves out the field column and cell padding.
+        width = max(self.size.width - FIELD_WIDTH - 4, MIN_VALUE_WIDTH)
         for label, value in rows:
-            self.add_row(label, value)
+            lines = textwrap.wrap(value, width) if len(value) > width else [value]
+            self.add_row(label, "\n".join(lines), height=len(lines) or 1)
 
 
 def journal_lines(value: dict[str, Any]) -> list[str]:
