@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from textual.widgets import Static
@@ -22,6 +23,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mudmap.tui")
 AUDIT_ROWS = 200
+
+
+# Short enough that an 80-column terminal still shows the action and its result.
+AUDIT_TIME_FORMAT = "%m-%d %H:%M:%S"
+
+
+def local_time(stamp: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """Return a stored UTC ISO 8601 time in this machine's time zone, or the text as is."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime(fmt)
+    except ValueError:
+        return stamp
 
 
 class TabViews:
@@ -87,7 +100,7 @@ class TabViews:
                 table.set_rows([])
                 return
             for info in backups.list_backups(self.app.db, name):
-                rows.append((str(info.id), (str(info.id), info.taken_at,
+                rows.append((str(info.id), (str(info.id), local_time(info.taken_at),
                                             f"{len(info.files)} files")))
         table.set_rows(rows)
 
@@ -95,7 +108,7 @@ class TabViews:
         table = self.app.query_one("#audit-table", AuditTable)
         entries = audit.list(self.app.db, device=name, limit=AUDIT_ROWS) if name else []
         table.set_rows([
-            (str(entry.id), (entry.at[:19].replace("T", " "), entry.actor, entry.action,
-                             entry.result, entry.detail))
+            (str(entry.id), (local_time(entry.at, AUDIT_TIME_FORMAT), entry.action,
+                             entry.result, entry.detail, entry.actor))
             for entry in entries
         ])

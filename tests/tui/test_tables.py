@@ -28,3 +28,14 @@ async def test_cursor_follows_renamed_row() -> None:
         table.show_interfaces(rows("eth0", "wg0", "br9"))
         await pilot.pause()
         assert table.selected_key == "br9"
+
+
+def test_local_time_is_readable_local() -> None:
+    from datetime import datetime, timezone
+
+    from mudmap_tui.tui.tab_views import local_time
+
+    stamp = "2026-12-04T20:00:05.123456+00:00"
+    expected = datetime(2026, 12, 4, 20, 0, 5, tzinfo=timezone.utc).astimezone()
+    assert local_time(stamp) == expected.strftime("%Y-%m-%d %H:%M:%S")
+    assert local_time("not a time") == "not a time"

@@ -229,4 +229,5 @@ class BackupsTable(RowsTable):
 class AuditTable(RowsTable):
     """The audit log entries of the selected device, newest first."""
 
-    COLUMNS = ("When", "Actor", "Action", "Result", "Detail")
+    # The actor is the same user on most rows, so it comes last, where 80 columns cut.
+    COLUMNS = ("When", "Action", "Result", "Detail", "Actor")
