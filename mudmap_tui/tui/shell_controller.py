@@ -25,6 +25,12 @@ TARGET_MODES = ("device", "marked", "group")
 RUN_TIMEOUT = 300.0
 
 
+def run_header(command: str, names: list[str]) -> str:
+    """Return the line above a run's output: the target first, so 80 columns never cut it."""
+    target = names[0] if len(names) == 1 else f"{len(names)} devices"
+    return f"[{target}] $ {command}"
+
+
 class ShellController:
     """Resolve the target, keep history per target and run commands through the fleet."""
 
@@ -148,7 +154,7 @@ class ShellController:
         self.cursor.push(command)
         self.input().value = ""
         pane = self.app.query_one("#shell-pane", ShellPane)
-        pane.write(Text(f"$ {command}   [{len(names)} device(s)]", style="bold"))
+        pane.write(Text(run_header(command, names), style="bold"))
         splitter = LineSplitter()
         width = max(len(name) for name in names)
 

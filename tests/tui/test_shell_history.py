@@ -56,3 +56,11 @@ def test_cursor_search_goes_older_each_time() -> None:
     assert cursor.search("ip") == "ip link"
     assert cursor.search("ip") is None
     assert cursor.search("nothing", before=3) is None
+
+
+def test_run_header_puts_target_first() -> None:
+    from mudmap_tui.tui.shell_controller import run_header
+
+    command = "journalctl -u ssh --since today | grep -i 'accepted publickey' | wc -l"
+    assert run_header(command, ["lab1"]) == f"[lab1] $ {command}"
+    assert run_header(command, ["lab1", "lab2"]).startswith("[2 devices] $ journalctl")
