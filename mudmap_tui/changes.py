@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from mudmap_tui.device_actions import FIXES_BY_KIND, OPTION_METAVARS
 from mudmap_tui.errors import MudmapError
 from mudmap_tui.ssh.agent_channel import AgentBundle, AgentSession, agent_session, default_bundle
 from mudmap_tui.ssh.errors import AgentCallError, AgentConflict, AgentTimedOut, SshError
@@ -47,6 +49,18 @@ CALL_TIMEOUT = 30.0
 
 class ChangeError(MudmapError):
     """A guarded change could not be planned, applied or confirmed."""
+
+
+class ChangeFailed(ChangeError):
+    """The device refused a change's operations; nothing stays applied.
+
+    ``kind`` is the agent's error kind; invalid input exits with status 2, like other commands.
+    """
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.exit_status = 2 if kind == "invalid_params" else 1
 
 
 class ChangeConflict(ChangeError):
@@ -143,7 +157,7 @@ class ChangeRunner:
             return await self.wait_for_rollback(plan.device, change_id, started + timeout)
         except AgentCallError as error:
             self._audit("change.apply", plan.device, {"diff": plan.diff}, "failed", error.message)
-            raise ChangeError(f"{plan.device}: {error.message}") from None
+            raise change_failure(plan.device, error, plan.ops) from None
         except SshError as error:
             # The change may have cut the path while it was applied; the guard restores it.
             self._audit("change.apply", plan.device, {"diff": plan.diff}, "unknown", str(error))
@@ -253,6 +267,50 @@ class ChangeRunner:
         if self.db is not None:
             audit.record(self.db, action, device=device, params=params, result=result,
                          detail=detail, actor=actor or self.actor)
+
+
+ROLLED_BACK_SUFFIX = "; the change was rolled back"
+FAILED_OP_RE = re.compile(r"ops\[(\d+)\] ([\w.]+): ")
+
+
+def change_failure(device: str, error: AgentCallError, ops: list[dict[str, Any]],
+                   ) -> ChangeFailed:
+    """Turn an agent error on a change into one line naming the device, the value and the fix."""
+    kind = error.agent_kind if type(error) is not AgentCallError else \
+        str(error.data.get("kind", "failed"))
+    message = error.message
+    rolled_back = message.endswith(ROLLED_BACK_SUFFIX)
+    if rolled_back:
+        message = message[:-len(ROLLED_BACK_SUFFIX)]
+    match = FAILED_OP_RE.match(message)
+    method = match.group(2) if match else ""
+    if match and len(ops) == 1:
+        # With one operation, its position in the list says nothing to the user.
+        message = message[match.end():]
+        rolled_back = False
+    fix = FIXES_BY_KIND.get(kind, FIXES_BY_KIND["failed"]).format(device=device)
+    wg_ops = [op for op in ops if str(op.get("method", "")).startswith("wg.")]
+    if kind == "not_found" and wg_ops:
+        interface = wg_ops[0].get("params", {}).get("name") or "IFACE"
+        fix = f"check the interface and the peer's key with `mudmap wg show {device} {interface}`"
+    elif kind == "invalid_params" and error.data.get("missing"):
+        field = str(error.data.get("field", "")).rsplit(".", 1)[-1]
+        fix = f"give --{field.replace('_', '-')} {OPTION_METAVARS.get(field, 'VALUE')}"
+    elif kind == "exists" and method == "addresses.add":
+        fix = "choose another address, or remove the existing one first"
+    undone = "; the operations before it were rolled back" if rolled_back else ""
+    return ChangeFailed(f"{device}: {message}{undone}; {fix}", kind)
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """Say in one line how a change ended, with its id."""
+    if outcome.status == "confirmed":
+        return f"applied and confirmed ({outcome.change_id})"
+    if outcome.status == "pending":
+        return (f"applied, pending ({outcome.change_id}); confirm it with: mudmap changes "
+                f"confirm {outcome.device} {outcome.change_id}")
+    detail = f": {outcome.detail}" if outcome.detail else ""
+    return f"{outcome.status.replace('_', ' ')}{detail} ({outcome.change_id})"
 
 
 def new_change_id() -> str:

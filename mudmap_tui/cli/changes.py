@@ -3,8 +3,8 @@
 ``mudmap changes apply DEVICE --file plan.json`` applies a list of agent write operations
 under the device's rollback guard and confirms it over a new SSH connection. The plan file
 contains ``{"ops": [{"method": "interfaces.update", "params": {...}}, ...]}`` or just the list.
-Other commands that change a device can call :func:`add_change_options` and
-:func:`run_guarded` to get ``--dry-run``, ``--persist`` and ``--confirm-timeout``.
+Every command that changes interfaces or WireGuard peers (``mudmap iface``, ``mudmap wg``)
+runs through :func:`run_guarded`, with the options of :func:`add_change_options`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mudmap_tui.changes import DEFAULT_TIMEOUT, ChangeRunner, Outcome
+from mudmap_tui.changes import (
+    DEFAULT_TIMEOUT,
+    ChangeRunner,
+    Outcome,
+    change_failure,
+    outcome_line,
+)
 from mudmap_tui.cli.common import open_store, print_json
 from mudmap_tui.cli.fleet import _make_pool
 from mudmap_tui.errors import InvalidInput
+from mudmap_tui.ssh.errors import AgentCallError, AgentConflict
 from mudmap_tui.store.devices import DeviceStore
 
 Subparsers = argparse._SubParsersAction
@@ -73,30 +80,17 @@ def register(subparsers: Subparsers) -> None:
     wgquick.set_defaults(func=cmd_wgquick)
 
 
-def add_change_options(parser: argparse.ArgumentParser, opt_in: bool = False) -> None:
-    """Add --dry-run, --persist and --confirm-timeout to a command that changes a device.
-
-    With ``opt_in`` the command runs as a guarded change only when one of these options is
-    given (see :func:`guard_requested`); --confirm-timeout then has no default.
-    """
+def add_change_options(parser: argparse.ArgumentParser) -> None:
+    """Add --dry-run, --persist and --confirm-timeout to a command that changes a device."""
     parser.add_argument("--dry-run", action="store_true",
                         help="print the diff and change nothing")
     parser.add_argument("--persist", action="store_true",
                         help="also write the change to the device's network configuration "
                         "files (ifupdown, systemd-networkd, wg-quick)")
-    timeout_help = ("seconds the device waits for the confirmation before it rolls the "
-                    f"change back (default {DEFAULT_TIMEOUT:g})")
-    if opt_in:
-        timeout_help += "; any of these three options runs the command as a guarded change"
-    parser.add_argument("--confirm-timeout", type=float,
-                        default=None if opt_in else DEFAULT_TIMEOUT, metavar="S",
-                        help=timeout_help)
-
-
-def guard_requested(args: argparse.Namespace) -> bool:
-    """Tell whether the user gave --dry-run, --persist or --confirm-timeout."""
-    return bool(getattr(args, "dry_run", False) or getattr(args, "persist", False)
-                or getattr(args, "confirm_timeout", None) is not None)
+    parser.add_argument("--confirm-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                        help="seconds the device waits for the confirmation over a new SSH "
+                        "connection before it rolls the change back "
+                        f"(default {DEFAULT_TIMEOUT:g})")
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -139,27 +133,45 @@ def read_plan_file(path: Path) -> list[dict[str, Any]]:
     return ops
 
 
-def run_guarded(args: argparse.Namespace, device: str, ops: list[dict[str, Any]]) -> int:
-    """Plan ``ops``, print the diff, and unless --dry-run apply and confirm them."""
+Ops = list[dict[str, Any]]
+OpsSource = Ops | Callable[[ChangeRunner], Awaitable[Ops]]
+
+
+def run_guarded(args: argparse.Namespace, device: str, ops: OpsSource,
+                check: Callable[[ChangeRunner], Awaitable[None]] | None = None) -> int:
+    """Plan ``ops``, print the diff, and unless --dry-run apply and confirm them.
+
+    :param ops: the operations, or a coroutine function that reads the device to build them
+    :param check: runs before the plan and raises to refuse the change (lockout checks)
+    """
 
     async def work(runner: ChangeRunner) -> tuple[Any, Outcome | None]:
-        plan = await runner.plan(device, ops, persist=args.persist)
+        if check is not None:
+            await check(runner)
+        planned = ops if isinstance(ops, list) else await ops(runner)
+        try:
+            plan = await runner.plan(device, planned, persist=args.persist)
+        except AgentConflict:
+            raise
+        except AgentCallError as error:
+            raise change_failure(device, error, planned) from None
         if args.dry_run:
             return plan, None
         confirm = not getattr(args, "no_confirm", False)
-        timeout = args.confirm_timeout if args.confirm_timeout is not None else DEFAULT_TIMEOUT
-        return plan, await runner.apply(plan, timeout=timeout, confirm=confirm)
+        return plan, await runner.apply(plan, timeout=args.confirm_timeout, confirm=confirm)
 
     plan, outcome = with_runner(args, device, work)
     if getattr(args, "json", False):
-        print_json({"diff": plan.diff, "files": plan.files,
+        print_json({"device": device, "change_id": outcome.change_id if outcome else None,
+                    "status": outcome.status if outcome else "planned", "diff": plan.diff,
+                    "text": plan.text, "files": plan.files,
                     "outcome": outcome.__dict__ if outcome else None})
     else:
         print(plan.text or "no change")
         for path in plan.files if args.persist else []:
             print(f"  file: {path}")
         if outcome is not None:
-            print(_outcome_line(outcome))
+            print(outcome_line(outcome))
     if outcome is None or outcome.status in ("confirmed", "pending"):
         return 0
     return 1
@@ -167,30 +179,16 @@ def run_guarded(args: argparse.Namespace, device: str, ops: list[dict[str, Any]]
 
 def run_guarded_call(args: argparse.Namespace, device: str, method: str,
                      params: dict[str, Any]) -> int:
-    """Run one agent write method as a guarded change; for commands such as ``iface set``."""
+    """Run one agent write method as a guarded change; for commands such as ``wg peer add``."""
     return run_guarded(args, device, [{"method": method, "params": params}])
 
 
-def run_guarded_delete(args: argparse.Namespace, device: str, name: str) -> int:
-    """Delete an interface as a guarded change; WireGuard ones through wg.delete."""
-
-    async def kind_of(runner: ChangeRunner) -> str:
-        interface = await runner.call(device, "interfaces.get", {"name": name})
-        return str(interface["interface"]["kind"])
-
-    is_wireguard = with_runner(args, device, kind_of) == "wireguard"
-    method = "wg.delete" if is_wireguard else "interfaces.delete"
-    return run_guarded_call(args, device, method, {"name": name})
-
-
-def _outcome_line(outcome: Outcome) -> str:
-    if outcome.status == "confirmed":
-        return f"change {outcome.change_id} confirmed"
-    if outcome.status == "pending":
-        return (f"change {outcome.change_id} is pending; confirm it with: mudmap changes "
-                f"confirm {outcome.device} {outcome.change_id}")
-    detail = f": {outcome.detail}" if outcome.detail else ""
-    return f"change {outcome.change_id} was {outcome.status.replace('_', ' ')}{detail}"
+async def delete_ops(runner: ChangeRunner, device: str, name: str) -> Ops:
+    """Return the operation that deletes an interface; WireGuard ones go through wg.delete."""
+    interface = (await runner.call(device, "interfaces.get", {"name": name}))["interface"]
+    # wireguard-go's links are tun devices; wg.delete also stops its process.
+    method = "wg.delete" if interface["kind"] == "wireguard" else "interfaces.delete"
+    return [{"method": method, "params": {"name": name}}]
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -219,7 +217,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     if args.json:
         print_json(outcome.__dict__)
     else:
-        print(_outcome_line(outcome))
+        print(outcome_line(outcome))
     return 0
 
 
