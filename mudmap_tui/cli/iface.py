@@ -6,24 +6,13 @@ import argparse
 from typing import Any
 
 from mudmap_tui import lockout
-from mudmap_tui.cli.changes import (
-    add_change_options,
-    guard_requested,
-    run_guarded,
-    run_guarded_call,
-    run_guarded_delete,
-)
+from mudmap_tui.changes import ChangeRunner
+from mudmap_tui.cli.changes import add_change_options, delete_ops, run_guarded
 from mudmap_tui.cli.common import print_json
-from mudmap_tui.cli.device_call import (
-    add_device_options,
-    call_agent,
-    change_with_agent,
-    run_on_device,
-)
+from mudmap_tui.cli.device_call import add_device_options, call_agent
 from mudmap_tui.cli.table import format_table
-from mudmap_tui.device_actions import DeviceLink, audited
+from mudmap_tui.device_actions import DeviceLink
 from mudmap_tui.errors import UsageError
-from mudmap_tui.store.devices import DeviceStore
 
 Subparsers = argparse._SubParsersAction
 
@@ -34,7 +23,10 @@ KINDS = ("bridge", "macvlan", "vxlan", "veth", "dummy", "bond", "vlan", "wiregua
 def register(subparsers: Subparsers) -> None:
     iface = subparsers.add_parser("iface", help="manage a device's network interfaces",
                                   description="Read and change a device's network interfaces "
-                                  "through its agent. Changes are recorded in the audit log.")
+                                  "through its agent. Every change prints its diff and runs "
+                                  "under a rollback guard: the device restores its previous "
+                                  "state unless the change is confirmed over a new SSH "
+                                  "connection. Changes are recorded in the audit log.")
     actions = iface.add_subparsers(dest="iface_command", metavar="ACTION", required=True)
 
     listing = actions.add_parser("list", help="list the interfaces with state and addresses")
@@ -88,11 +80,11 @@ def register(subparsers: Subparsers) -> None:
     add_device_options(delete)
     delete.set_defaults(func=cmd_delete)
     for parser in (create, change, delete):
-        add_change_options(parser, opt_in=True)
+        add_change_options(parser)
     for parser in (change, delete):
         parser.add_argument("--force", action="store_true",
-                            help="change the interface that carries the SSH session without "
-                            "the guard, even when the change can cut the device off")
+                            help="change the interface that carries the SSH session even when "
+                            "the change can cut the device off; the guard rolls it back")
 
 
 def _add_link_options(parser: argparse.ArgumentParser) -> None:
@@ -174,16 +166,8 @@ def create_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    params = create_params(args)
-    if guard_requested(args):
-        return run_guarded_call(args, args.device, "interfaces.create", params)
-    result = change_with_agent(args, args.device, "iface.create", "interfaces.create", params)
-    interface = result["interface"]
-    if args.json:
-        print_json(interface)
-    else:
-        print(f"{args.device}: created {interface['kind']} {interface['name']}")
-    return 0
+    return run_guarded(args, args.device,
+                       [{"method": "interfaces.create", "params": create_params(args)}])
 
 
 def update_params(args: argparse.Namespace) -> dict[str, Any]:
@@ -207,46 +191,20 @@ def cmd_set(args: argparse.Namespace) -> int:
     if len(params) == 1 and not args.add_address and not args.remove_address:
         raise UsageError("nothing to change: give at least one of --mtu, --up, --down, --mac, "
                          "--master, --nomaster, --rename, --add-address, --remove-address")
-    if guard_requested(args):
-        return run_guarded(args, args.device, set_ops(args, params))
 
-    async def work(link: DeviceLink, db: Any) -> dict[str, Any]:
-        if not args.force:
-            path = await _session_path(link, db, args.device)
-            risks = lockout.update_risks(path, params, args.remove_address)
-            lockout.check_change(args.device, args.name, path, risks)
-        result: dict[str, Any] = {}
-        name = params.get("new_name", args.name)
-        if len(params) > 1:
-            result = await audited(db, "iface.set", args.device, params, lambda: link.call(
-                "interfaces.update", params, timeout=args.timeout, change=True))
-        for method, addresses in (("addresses.add", args.add_address),
-                                  ("addresses.remove", args.remove_address)):
-            for address in addresses:
-                result = await _change_address(link, db, args, method,
-                                               {"name": name, "address": address})
-        return result
+    async def check(runner: ChangeRunner) -> None:
+        path = await _session_path(runner, args.device)
+        risks = lockout.update_risks(path, params, args.remove_address)
+        lockout.check_change(args.device, args.name, path, risks)
 
-    result = run_on_device(args, args.device, work)
-    interface = result["interface"]
-    if args.json:
-        print_json(interface)
-    else:
-        print(f"{args.device}: {interface['name']} is {interface['admin_state']}, "
-              f"mtu {interface['mtu']}")
-    return 0
+    return run_guarded(args, args.device, set_ops(args, params),
+                       check=None if args.force else check)
 
 
-async def _change_address(link: DeviceLink, db: Any, args: argparse.Namespace, method: str,
-                          params: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = await audited(
-        db, f"iface.{method}", args.device, params,
-        lambda: link.call(method, params, timeout=args.timeout, change=True))
-    return result
-
-
-async def _session_path(link: DeviceLink, db: Any, device: str) -> lockout.SessionPath:
-    return await lockout.session_path(link, DeviceStore(db).get(device).host)
+async def _session_path(runner: ChangeRunner, device: str) -> lockout.SessionPath:
+    link = DeviceLink(runner.pool, device)
+    host = runner.pool.device(device).host
+    return await lockout.session_path(link, host)
 
 
 def set_ops(args: argparse.Namespace, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -261,22 +219,10 @@ def set_ops(args: argparse.Namespace, params: dict[str, Any]) -> list[dict[str, 
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    if guard_requested(args):
-        return run_guarded_delete(args, args.device, args.name)
-    async def work(link: DeviceLink, db: Any) -> Any:
-        interface = (await link.call("interfaces.get", {"name": args.name}))["interface"]
-        if not args.force:
-            path = await _session_path(link, db, args.device)
-            lockout.check_change(args.device, args.name, path, ["deleting it"])
-        # wireguard-go's links are tun devices; wg.delete also stops its process.
-        method = "wg.delete" if interface["kind"] == "wireguard" else "interfaces.delete"
-        return await audited(db, "iface.delete", args.device, {"name": args.name},
-                             lambda: link.call(method, {"name": args.name},
-                                               timeout=args.timeout, change=True))
+    async def check(runner: ChangeRunner) -> None:
+        path = await _session_path(runner, args.device)
+        lockout.check_change(args.device, args.name, path, ["deleting it"])
 
-    result = run_on_device(args, args.device, work)
-    if args.json:
-        print_json(result)
-    else:
-        print(f"{args.device}: deleted {args.name}")
-    return 0
+    return run_guarded(args, args.device,
+                       lambda runner: delete_ops(runner, args.device, args.name),
+                       check=None if args.force else check)
