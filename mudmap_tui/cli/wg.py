@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from mudmap_tui.cli.changes import add_change_options, guard_requested, run_guarded_call
+from mudmap_tui.cli.changes import add_change_options, run_guarded_call
 from mudmap_tui.cli.common import print_json
-from mudmap_tui.cli.device_call import add_device_options, call_agent, change_with_agent
+from mudmap_tui.cli.device_call import add_device_options, call_agent
 from mudmap_tui.errors import InvalidInput
 
 Subparsers = argparse._SubParsersAction
@@ -18,7 +18,8 @@ def register(subparsers: Subparsers) -> None:
     wg = subparsers.add_parser("wg", help="WireGuard interfaces and peers",
                                description="Show WireGuard interfaces and change their peers. "
                                "Create the interface with `mudmap iface create DEVICE NAME "
-                               "--kind wireguard`.")
+                               "--kind wireguard`. Every change prints its diff and runs under a "
+                               "rollback guard.")
     actions = wg.add_subparsers(dest="wg_command", metavar="ACTION", required=True)
 
     show = actions.add_parser("show", help="show keys, port and peers (never the private key)")
@@ -44,7 +45,7 @@ def register(subparsers: Subparsers) -> None:
     add_device_options(remove)
     remove.set_defaults(func=cmd_peer_remove)
     for parser in (add, change, remove):
-        add_change_options(parser, opt_in=True)
+        add_change_options(parser)
 
 
 def _add_peer_arguments(parser: argparse.ArgumentParser, allowed_ips_required: bool) -> None:
@@ -121,36 +122,13 @@ def describe_wireguard(device: dict[str, Any]) -> list[str]:
 
 
 def cmd_peer_add(args: argparse.Namespace) -> int:
-    if guard_requested(args):
-        return run_guarded_call(args, args.device, "wg.peer.add", peer_params(args))
-    peer = change_with_agent(args, args.device, "wg.peer.add", "wg.peer.add", peer_params(args))
-    return _print_peer(args, peer, "added")
+    return run_guarded_call(args, args.device, "wg.peer.add", peer_params(args))
 
 
 def cmd_peer_set(args: argparse.Namespace) -> int:
-    params = peer_params(args)
-    if guard_requested(args):
-        return run_guarded_call(args, args.device, "wg.peer.update", params)
-    peer = change_with_agent(args, args.device, "wg.peer.set", "wg.peer.update", params)
-    return _print_peer(args, peer, "changed")
+    return run_guarded_call(args, args.device, "wg.peer.update", peer_params(args))
 
 
 def cmd_peer_remove(args: argparse.Namespace) -> int:
     params = {"name": args.iface, "public_key": args.public_key}
-    if guard_requested(args):
-        return run_guarded_call(args, args.device, "wg.peer.remove", params)
-    result = change_with_agent(args, args.device, "wg.peer.remove", "wg.peer.remove", params)
-    if args.json:
-        print_json(result)
-    else:
-        print(f"{args.device}: removed peer {args.public_key} from {args.iface}")
-    return 0
-
-
-def _print_peer(args: argparse.Namespace, peer: dict[str, Any], verb: str) -> int:
-    if args.json:
-        print_json(peer)
-    else:
-        print(f"{args.device}: {verb} peer {peer['public_key']} on {args.iface}, allowed ips "
-              f"{', '.join(peer.get('allowed_ips') or []) or '(none)'}")
-    return 0
+    return run_guarded_call(args, args.device, "wg.peer.remove", params)
