@@ -4,8 +4,8 @@ An interface carries the session when it has the address the inventory connects 
 a default route goes through it (the controller may be behind a gateway). Setting such an
 interface down, deleting it, lowering its MTU below the protocol minimum, removing its
 addresses or enslaving it to a bridge can leave the device unreachable, with no way to send
-the command that undoes it. The guarded path (``--confirm-timeout``) rolls a change back
-unless it is confirmed over a working connection, so it is the safe way to make one.
+the command that undoes it. Every change runs under a rollback guard, so even a forced one
+comes back; the check spares the user the wait for the rollback.
 """
 
 from __future__ import annotations
@@ -101,6 +101,6 @@ def check_change(device: str, name: str, path: SessionPath, risks: list[str]) ->
         return
     raise UsageError(
         f"{device}: {name} carries the SSH session ({reason}), so {' and '.join(risks)} can "
-        f"cut the device off; add --confirm-timeout 60 to run it as a guarded change that "
-        f"rolls back unless confirmed, or --force to change it without the guard"
+        f"cut the device off; add --force to apply it anyway, and the guard rolls it back "
+        f"unless a new SSH connection confirms it within --confirm-timeout seconds"
     )

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,13 +26,38 @@ def wg_keypair() -> tuple[str, str]:
     return private, public
 
 
-def test_iface_bridge_create_set_delete(cli: LabCli, lab: Lab) -> None:
-    created = cli.json("iface", "create", DEVICE, "h5br0", "--kind", "bridge")
-    assert created["kind"] == "bridge"
-    assert device_links(lab, DEVICE)["h5br0"]["linkinfo"]["info_kind"] == "bridge"
+def change_rows(cli: LabCli, change_id: str) -> list[dict[str, Any]]:
+    """Return the audit rows of one guarded change: its plan, apply and confirm, newest first."""
+    entries = cli.audit(DEVICE)
+    applied = next(entry for entry in entries if entry["action"] == "change.apply"
+                   and entry["params"].get("id") == change_id)
+    plan = next(entry for entry in entries if entry["action"] == "change.plan"
+                and entry["id"] < applied["id"])
+    confirm = next(entry for entry in entries if entry["action"] == "change.confirm"
+                   and entry["params"].get("id") == change_id)
+    return [confirm, applied, plan]
 
-    cli.ok("iface", "set", DEVICE, "h5br0", "--mtu", "1400", "--up",
-           "--add-address", "192.0.2.1/24")
+
+def test_iface_bridge_create_set_delete(cli: LabCli, lab: Lab) -> None:
+    planned = cli.json("iface", "create", DEVICE, "h5br0", "--kind", "bridge", "--dry-run")
+    assert planned["status"] == "planned"
+    assert "h5br0" in planned["text"]
+    assert "h5br0" not in device_links(lab, DEVICE)
+
+    created = cli.json("iface", "create", DEVICE, "h5br0", "--kind", "bridge")
+    assert created["status"] == "confirmed"
+    assert "+ h5br0 (bridge)" in created["text"]
+    assert device_links(lab, DEVICE)["h5br0"]["linkinfo"]["info_kind"] == "bridge"
+    rows = change_rows(cli, created["change_id"])
+    assert [row["action"] for row in rows] == ["change.confirm", "change.apply", "change.plan"]
+    assert all(row["result"] == "ok" for row in rows)
+    assert rows[2]["params"]["ops"][0]["method"] == "interfaces.create"
+
+    out = cli.ok("iface", "set", DEVICE, "h5br0", "--mtu", "1400", "--up",
+                 "--add-address", "192.0.2.1/24")
+    lines = out.splitlines()
+    assert "mtu: 1500 -> 1400" in out
+    assert lines[-1].startswith("applied and confirmed (")
     link = device_links(lab, DEVICE)["h5br0"]
     assert link["mtu"] == 1400
     assert "UP" in link["flags"]
@@ -43,11 +69,12 @@ def test_iface_bridge_create_set_delete(cli: LabCli, lab: Lab) -> None:
     shown = cli.ok("iface", "show", DEVICE, "h5br0")
     assert "mtu: 1400" in shown
 
-    cli.ok("iface", "delete", DEVICE, "h5br0")
+    deleted = cli.json("iface", "delete", DEVICE, "h5br0")
+    assert deleted["status"] == "confirmed"
     assert "h5br0" not in device_links(lab, DEVICE)
-    actions = [entry["action"] for entry in cli.audit(DEVICE)]
-    for action in ("iface.create", "iface.set", "iface.addresses.add", "iface.delete"):
-        assert action in actions
+    rows = change_rows(cli, deleted["change_id"])
+    assert rows[2]["params"]["ops"] == [{"method": "interfaces.delete",
+                                         "params": {"name": "h5br0"}}]
 
 
 def test_iface_macvlan_on_uplink(cli: LabCli, lab: Lab) -> None:
@@ -74,9 +101,13 @@ def test_iface_invalid_mtu_exits_2(cli: LabCli, lab: Lab) -> None:
         assert device_links(lab, DEVICE)["h5br1"]["mtu"] == 1500
     finally:
         cli.ok("iface", "delete", DEVICE, "h5br1")
-    failed = [entry for entry in cli.audit(DEVICE) if entry["action"] == "iface.set"]
-    assert failed[0]["result"] == "error"
-    assert failed[0]["params"]["mtu"] == 10
+    entries = cli.audit(DEVICE)
+    failed = next(entry for entry in entries if entry["action"] == "change.apply"
+                  and entry["result"] == "failed")
+    assert "mtu 10" in failed["detail"]
+    plan = next(entry for entry in entries if entry["action"] == "change.plan"
+                and entry["id"] < failed["id"])
+    assert plan["params"]["ops"][0]["params"]["mtu"] == 10
 
 
 def test_iface_dummy_matches_kernel(cli: LabCli, lab: Lab) -> None:
@@ -139,7 +170,8 @@ def test_wg_peer_add_set_remove(cli: LabCli, lab: Lab, tmp_path: Path) -> None:
     assert "h5wg0" not in device_links(lab, DEVICE)
 
     entries = cli.audit(DEVICE)
-    added = next(entry for entry in entries if entry["action"] == "wg.peer.add")
+    planned = [entry["params"]["ops"][0] for entry in entries if entry["action"] == "change.plan"]
+    added = next(op for op in planned if op["method"] == "wg.peer.add")
     assert added["params"]["preshared_key"] == "<redacted>"
     assert preshared.encode() not in cli.database_bytes()
 

@@ -1,4 +1,4 @@
-"""``mudmap iface`` rejects changes that can cut a device's SSH session off, unless forced."""
+"""``mudmap iface`` refuses changes that can cut the SSH session off; forced ones roll back."""
 
 from __future__ import annotations
 
@@ -80,11 +80,15 @@ def lockout_lab(lab: Lab) -> Iterator[Lab]:
         own.down()
 
 
-def test_forced_down_times_out_clearly(lockout_lab: Lab, tmp_path: Path) -> None:
+def test_forced_down_rolls_back(lockout_lab: Lab, tmp_path: Path) -> None:
     cli = LabCli(lockout_lab, tmp_path)
-    result = cli.run("iface", "set", "lab1", "eth0", "--down", "--force", "--timeout", "5")
-    assert result.returncode == 1
+    result = cli.run("iface", "set", "lab1", "eth0", "--down", "--force",
+                     "--confirm-timeout", "10")
+    assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
-    assert "timed out after 5 s" in result.stderr
-    assert "the change may have been applied" in result.stderr
-    assert device_links(lockout_lab, "lab1")["eth0"]["operstate"] == "DOWN"
+    assert "admin_state: up -> down" in result.stdout
+    assert "rolled back" in result.stdout.splitlines()[-1]
+    assert device_links(lockout_lab, "lab1")["eth0"]["operstate"] == "UP"
+    actions = [entry["action"] for entry in cli.audit("lab1")]
+    assert "change.rollback" in actions
+    assert "change.confirm" not in actions
