@@ -38,7 +38,7 @@ from textual.widgets import (
 )
 
 from mudmap_tui import actions, app_log
-from mudmap_tui.device_data import TAB_METHODS, DeviceReader
+from mudmap_tui.device_data import JOURNAL_LINES, TAB_METHODS, DeviceReader
 from mudmap_tui.fleet_state import (
     DeviceState,
     DeviceStatus,
@@ -168,6 +168,8 @@ class MudmapApp(App[None]):
         self._ticks = 0
         self._notified: dict[tuple[str, str], str] = {}
         self._down_announced: set[str] = set()
+        # The file in /var/log that the Logs tab reads per device, instead of journald.
+        self.log_files: dict[str, str] = {}
         self.tree_hidden_by_user = False
         self._announced = 0
         self._unannounced = 0
@@ -208,6 +210,12 @@ class MudmapApp(App[None]):
                     note = Static("", id="services-note", markup=False)
                     note.display = False
                     yield note
+                if tab == "logs":
+                    # Shown when journald is missing: the agent can read a file instead.
+                    log_file = Input(placeholder="a file in /var/log, such as kern.log; "
+                                     "Enter reads it", id="logs-file", compact=True)
+                    log_file.display = False
+                    yield log_file
                 yield contents[tab]
 
     def on_mount(self) -> None:
@@ -392,7 +400,12 @@ class MudmapApp(App[None]):
 
     async def _load_tab(self, name: str, tab: str) -> None:
         try:
-            value = await self.reader.read_tab(name, tab)
+            log_file = self.log_files.get(name) if tab == "logs" else None
+            if log_file:
+                value = await self.reader.call(
+                    name, "journal.tail", {"lines": JOURNAL_LINES, "file": log_file})
+            else:
+                value = await self.reader.read_tab(name, tab)
         except Exception as error:
             self.post_message(TabLoaded(name, tab, self.clock(), error=error))
             return
@@ -731,6 +744,17 @@ class MudmapApp(App[None]):
         target = getattr(self, "_filter_target", None)
         if target is not None:
             target.set_filter(event.value)
+
+    @on(Input.Submitted, "#logs-file")
+    def _log_file_submitted(self, event: Input.Submitted) -> None:
+        name = self.selected_device
+        if name is None:
+            return
+        if event.value.strip():
+            self.log_files[name] = event.value.strip()
+        else:
+            self.log_files.pop(name, None)
+        self.do_app_refresh()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from mudmap_tui.store import audit
 from mudmap_tui.tui.widgets.panes import JournalView, OverviewTable, journal_lines, overview_rows
@@ -84,8 +84,11 @@ class TabViews:
         lines = journal_lines(value or {})
         error = status.extras.get("logs.error") if status else None
         unsupported = status.extras.get("logs.unsupported") if status else None
+        log_file = self.app.query_one("#logs-file", Input)
+        log_file.display = bool(unsupported or (name and name in self.app.log_files))
         if not lines and unsupported:
-            lines = [f"Logs are not available on this device: {unsupported}"]
+            lines = [f"Logs are not available on this device: {unsupported}",
+                     "Type a file name in /var/log above and press Enter to read it."]
         elif not lines and error:
             lines = [f"The device's log could not be read: {error}"]
         self.app.query_one("#journal", JournalView).show_lines(lines)

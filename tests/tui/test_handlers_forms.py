@@ -73,6 +73,11 @@ async def test_unsupported_tab_shows_note_no_toast(tmp_path: Path) -> None:
         journal = app.query_one("#journal", JournalView)
         assert "Logs are not available on this device: journald is not running" in " ".join(
             str(line) for line in journal.lines)
+        log_file = app.query_one("#logs-file", Input)
+        assert log_file.display
+        log_file.focus()
+        await pilot.press(*"kern.log", "enter")
+        assert app.log_files == {"core1": "kern.log"}
 
 
 async def test_device_remove_audited_once(tmp_path: Path) -> None:
