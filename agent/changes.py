@@ -229,6 +229,11 @@ def _sim_peer(state: Dict[str, snapshot.Entry], params: Dict[str, Any], remove: 
         for key in ("endpoint", "allowed_ips", "persistent_keepalive"):
             if key in params:
                 peer[key] = params[key]
+        # Only whether a key is set: the diff and the state hash never carry the key.
+        if "preshared_key" in params:
+            peer["preshared_key_set"] = bool(params["preshared_key"])
+        else:
+            peer.setdefault("preshared_key_set", False)
         peers.append(peer)
     wireguard["peers"] = sorted(peers, key=lambda p: str(p["public_key"]))
 

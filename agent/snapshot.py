@@ -142,6 +142,8 @@ def _wireguard_state(name: str) -> Dict[str, Any]:
                 "endpoint": list(peer.endpoint) if peer.endpoint else None,
                 "allowed_ips": sorted(peer.allowed_ips),
                 "persistent_keepalive": peer.persistent_keepalive,
+                # Secret like the private key: public_view leaves it out.
+                "preshared_key": _b64(peer.preshared_key) if peer.preshared_key else None,
             }
             for peer in state.peers
         ],
@@ -174,6 +176,13 @@ def capture(names: List[str], files: Optional[List[str]] = None) -> Dict[str, An
     }
 
 
+def _public_peer(peer: Dict[str, Any]) -> Dict[str, Any]:
+    view = dict(peer)
+    # Only whether a key is set, so adding or removing one still changes the state hash.
+    view["preshared_key_set"] = bool(view.pop("preshared_key", None))
+    return view
+
+
 def public_view(entry: Entry) -> Entry:
     """Return an entry without secrets, for hashing, diffs and the controller."""
     view = dict(entry)
@@ -186,6 +195,7 @@ def public_view(entry: Entry) -> Entry:
         wireguard["private_key_sha256"] = (
             hashlib.sha256(private.encode()).hexdigest()[:16] if private else None
         )
+        wireguard["peers"] = [_public_peer(peer) for peer in wireguard.get("peers") or []]
         view["wireguard"] = wireguard
     return view
 
@@ -369,7 +379,7 @@ def _create_wireguard(entry: Entry) -> None:
 def restore_wireguard(name: str, wanted: Dict[str, Any]) -> None:
     """Make a WireGuard interface's keys, port, mark and peers match ``wanted``."""
     from agent.wireguard import device
-    from agent.wireguard.model import DeviceChange, PeerChange
+    from agent.wireguard.model import ZERO_KEY, DeviceChange, PeerChange
 
     current = device.read(name)
     change = DeviceChange(listen_port=wanted["listen_port"], fwmark=wanted["fwmark"])
@@ -387,10 +397,14 @@ def restore_wireguard(name: str, wanted: Dict[str, Any]) -> None:
                 persistent_keepalive=peer.get("persistent_keepalive") or 0,
                 replace_allowed_ips=True,
                 allowed_ips=list(peer["allowed_ips"]),
+                # ZERO_KEY clears a key the change added to a peer that had none.
+                preshared_key=(
+                    base64.b64decode(peer["preshared_key"])
+                    if peer.get("preshared_key")
+                    else ZERO_KEY
+                ),
             )
         )
-    # TODO: preshared keys are not read back by the backends, so a removed peer comes back
-    # without its preshared key.
     for peer in current.peers:
         if peer.public_key not in kept:
             change.peers.append(PeerChange(public_key=peer.public_key, remove=True))

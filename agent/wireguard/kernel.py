@@ -127,6 +127,8 @@ def _parse_peer(peer_nla: Any) -> Peer:
     peer = Peer(public_key=_unb64(peer_nla.get_attr("WGPEER_A_PUBLIC_KEY")))
     preshared = peer_nla.get_attr("WGPEER_A_PRESHARED_KEY")
     peer.preshared_key_set = preshared is not None and any(_unb64(preshared))
+    # The kernel returns the key only to root; a snapshot needs it to restore the peer.
+    peer.preshared_key = _unb64(preshared) if peer.preshared_key_set else None
     endpoint = peer_nla.get_attr("WGPEER_A_ENDPOINT")
     if endpoint is not None and endpoint.get("addr"):
         peer.endpoint = (endpoint["addr"], endpoint["port"])

@@ -15,6 +15,9 @@ ZERO_KEY = bytes(32)
 class Peer:
     public_key: bytes
     preshared_key_set: bool = False
+    # The key itself, only for a rollback snapshot (agent/snapshot.py); never put it into a
+    # result or a log. repr=False keeps it out of tracebacks and debug output.
+    preshared_key: Optional[bytes] = field(default=None, repr=False)
     endpoint: Optional[Endpoint] = None
     persistent_keepalive: int = 0
     allowed_ips: List[str] = field(default_factory=list)

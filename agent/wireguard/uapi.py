@@ -95,7 +95,9 @@ def _apply_device_line(device: Device, key: str, value: str) -> None:
 
 def _apply_peer_line(peer: Peer, key: str, value: str) -> None:
     if key == "preshared_key":
-        peer.preshared_key_set = _parse_hex_key(value) != ZERO_KEY
+        key_bytes = _parse_hex_key(value)
+        peer.preshared_key_set = key_bytes != ZERO_KEY
+        peer.preshared_key = key_bytes if peer.preshared_key_set else None
     elif key == "endpoint":
         peer.endpoint = parse_endpoint(value)
     elif key == "persistent_keepalive_interval":

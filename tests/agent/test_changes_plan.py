@@ -90,8 +90,24 @@ def test_wireguard_peer_ops() -> None:
     (entry,) = changes.diff(before, after)
     (change,) = [c for c in entry["changes"] if c["field"] == "wireguard"]
     assert change["after"]["listen_port"] == 51821
-    assert change["after"]["peers"] == [{"public_key": key, "allowed_ips": ["10.9.0.2/32"]}]
+    assert change["after"]["peers"] == [{"public_key": key, "allowed_ips": ["10.9.0.2/32"],
+                                         "preshared_key_set": False}]
     assert "secret" not in repr(entry)
+
+
+def test_preshared_key_shows_as_set_only() -> None:
+    key = "A" * 43 + "="
+    psk = "B" * 43 + "="
+    before = [bridge("wg0", kind="wireguard", settings={}, wireguard={
+        "private_key": "secret", "listen_port": 51820, "fwmark": 0,
+        "peers": [{"public_key": key, "allowed_ips": [], "preshared_key": None}]})]
+    after = changes.simulate(before, [
+        op("wg.peer.update", name="wg0", public_key=key, preshared_key=psk)])
+    (entry,) = changes.diff(before, after)
+    (change,) = [c for c in entry["changes"] if c["field"] == "wireguard"]
+    assert change["before"]["peers"][0]["preshared_key_set"] is False
+    assert change["after"]["peers"][0]["preshared_key_set"] is True
+    assert psk not in repr(entry) + changes.format_diff([entry])
 
 
 def test_public_view_hides_private_key() -> None:
