@@ -1,7 +1,9 @@
 """Handlers of the device, interface, WireGuard, service, backup and file actions.
 
 Each handler opens a dialog, then runs the change in a worker that posts ActionFinished;
-the worker never touches widgets and never lets an exception end the app.
+the worker never touches widgets and never lets an exception end the app. Interface and
+WireGuard changes are guarded: a worker plans them, a dialog shows the device's diff, and
+only then are they applied under the rollback guard and confirmed over a new connection.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mudmap_tui import ssh_command
+from mudmap_tui.changes import ChangeConflict, ChangeError, ChangeRunner, Plan, outcome_line
 from mudmap_tui.interface_params import AFTER_KEY
 from mudmap_tui.store import audit
 from mudmap_tui.store.devices import DeviceStore
@@ -98,25 +101,72 @@ class DeviceHandlers:
         self.run_job(device, title, work, audit_action=method, params=params,
                      refresh_tab=refresh_tab)
 
-    def call_agent_steps(self, device: str, title: str, params: dict[str, Any],
-                         method: str | None, refresh_tab: str) -> None:
-        """Call ``method`` with ``params``, then each follow-up call the form put under
-        AFTER_KEY (such as addresses.replace), stopping at the first failure."""
-        params = dict(params)
-        steps: list[tuple[str, dict[str, Any]]] = [(method, params)] if method else []
-        steps += list((params.pop(AFTER_KEY, None) or {}).items())
+    def guarded_change(self, device: str, title: str, ops: list[dict[str, Any]],
+                       refresh_tab: str) -> None:
+        """Plan ``ops`` in a worker, show the diff, and apply and confirm them if accepted."""
+        runner = ChangeRunner(self.app.pool, db=self.app.db)
 
-        async def work() -> None:
-            for step_method, step_params in steps:
-                await self.app.reader.call(device, step_method, step_params,
-                                           timeout=CHANGE_TIMEOUT)
+        async def plan_job() -> None:
+            try:
+                plan = await runner.plan(device, ops)
+            except Exception as error:  # reported to the user; the app keeps running
+                log.warning("%s: planning %s failed: %s", device, title, error,
+                            extra={"device": device, "operation": title})
+                self.app.post_message(ActionFinished(device, title, error))
+                return
+            if not plan.diff:
+                self.app.notify(f"{device}: {title}: nothing to change")
+                return
+            body = (f"{plan.text}\n\nApplied under a rollback guard: unless a new connection "
+                    f"confirms it within {CHANGE_TIMEOUT:g} s, {device} restores its previous "
+                    "state by itself.")
+            self.open_dialog("confirm", "ConfirmScreen", (f"Apply to {device}: {title}?", body),
+                             lambda answer: self.apply_plan(runner, plan, title, refresh_tab)
+                             if answer else None)
 
-        self.run_job(device, title, work, audit_action=method or steps[0][0],
-                     params={"steps": steps}, refresh_tab=refresh_tab)
+        self.app.notify(f"{device}: planning {title}…", timeout=3)
+        self.app.run_worker(plan_job(), group="actions", exit_on_error=False)
+
+    def apply_plan(self, runner: ChangeRunner, plan: Plan, title: str,
+                   refresh_tab: str) -> None:
+        """Apply an accepted plan under the guard in a worker and report how it ended."""
+        device = plan.device
+
+        async def apply_job() -> None:
+            error: BaseException | None = None
+            summary: str | None = None
+            try:
+                outcome = await runner.apply(plan, timeout=CHANGE_TIMEOUT)
+            except ChangeConflict as conflict:
+                error = await self._conflict(runner, plan, conflict)
+            except Exception as caught:  # reported to the user; the app keeps running
+                error = caught
+            else:
+                if outcome.status == "confirmed":
+                    summary = outcome_line(outcome)
+                else:
+                    error = ChangeError(outcome_line(outcome))
+            if error is not None:
+                log.warning("%s: %s failed: %s", device, title, error,
+                            extra={"device": device, "operation": title})
+            self.app.post_message(ActionFinished(device, title, error, refresh_tab, summary))
+
+        self.app.notify(f"{device}: applying {title}…", timeout=3)
+        self.app.run_worker(apply_job(), group="actions", exit_on_error=False)
+
+    async def _conflict(self, runner: ChangeRunner, plan: Plan,
+                        conflict: ChangeConflict) -> ChangeError:
+        """Describe a conflict with the diff the same operations have now."""
+        try:
+            text = (await runner.plan(plan.device, plan.ops)).text or "no change"
+        except Exception as error:  # the conflict is still worth reporting
+            text = f"(the new diff cannot be read: {error})"
+        return ChangeError(f"{conflict}; nothing was applied. The diff is now:\n{text}")
 
     def on_action_finished(self, message: ActionFinished) -> None:
         if message.error is None:
-            self.app.notify(f"{message.device}: {message.title}: done", title="Done")
+            self.app.notify(f"{message.device}: {message.title}: {message.summary or 'done'}",
+                            title="Done")
         else:
             reason = getattr(message.error, "message", None) or str(message.error)
             self.app.notify(f"{message.device}: {message.title} failed: {reason}",
@@ -479,9 +529,9 @@ class DeviceHandlers:
 
         def created(params: dict[str, Any] | None) -> None:
             if params:
-                self.call_agent_steps(name, f"create {params.get('kind', '')} "
-                                      f"{params.get('name')}", params, "interfaces.create",
-                                      "interfaces")
+                self.guarded_change(name, f"create {params.get('kind', '')} "
+                                    f"{params.get('name')}",
+                                    form_ops(params, "interfaces.create"), "interfaces")
 
         self.open_dialog("interface_form", "InterfaceFormScreen",
                          (name, self._links(name), None, None), created)
@@ -503,8 +553,8 @@ class DeviceHandlers:
             if params.get("new_name"):
                 self.app.query_one("#interfaces-table", InterfacesTable).follow_rename(
                     str(interface["name"]), str(params["new_name"]))
-            self.call_agent_steps(name, f"update {interface['name']}", params, method,
-                                  "interfaces")
+            self.guarded_change(name, f"update {interface['name']}", form_ops(params, method),
+                                "interfaces")
 
         self.open_dialog("interface_form", "InterfaceFormScreen",
                          (name, self._links(name), interface, interface.get("kind"), focus),
@@ -520,22 +570,18 @@ class DeviceHandlers:
         name, interface = chosen
         iface = interface["name"]
 
-        def confirmed(answer: bool | None) -> None:
-            if answer:
-                self.call_agent(name, f"delete {iface}", "interfaces.delete", {"name": iface},
-                                "interfaces")
-
-        self.open_dialog("confirm", "ConfirmScreen",
-                         (f"Delete {iface} on {name}?",
-                          f"Delete the {interface.get('kind')} interface {iface} on {name}."),
-                         confirmed)
+        # wireguard-go's links are tun devices; wg.delete also stops its process.
+        method = "wg.delete" if interface.get("kind") == "wireguard" else "interfaces.delete"
+        self.guarded_change(name, f"delete {iface}",
+                            [{"method": method, "params": {"name": iface}}], "interfaces")
 
     def _set_state(self, state: str) -> None:
         chosen = self._interface()
         if chosen is not None:
             name, interface = chosen
-            self.call_agent(name, f"set {interface['name']} {state}", "interfaces.update",
-                            {"name": interface["name"], "state": state}, "interfaces")
+            self.guarded_change(name, f"set {interface['name']} {state}", [
+                {"method": "interfaces.update",
+                 "params": {"name": interface["name"], "state": state}}], "interfaces")
 
     def do_interface_up(self) -> None:
         self._set_state("up")
@@ -551,8 +597,9 @@ class DeviceHandlers:
 
         def entered(address: str | None) -> None:
             if address:
-                self.call_agent(name, f"add {address} to {interface['name']}", "addresses.add",
-                                {"name": interface["name"], "address": address}, "interfaces")
+                self.guarded_change(name, f"add {address} to {interface['name']}", [
+                    {"method": "addresses.add",
+                     "params": {"name": interface["name"], "address": address}}], "interfaces")
 
         self.open_dialog("address_form", "AddressFormScreen", (name, interface["name"]),
                          entered)
@@ -575,15 +622,13 @@ class DeviceHandlers:
                 self.app.notify(f"{address} is not on {interface['name']}; it has "
                             f"{', '.join(current)}", severity="warning")
                 return
-            self.call_agent(name, f"remove {address} from {interface['name']}",
-                            "addresses.remove", {"name": interface["name"], "address": address},
-                            "interfaces")
+            self.guarded_change(name, f"remove {address} from {interface['name']}", [
+                {"method": "addresses.remove",
+                 "params": {"name": interface["name"], "address": address}}], "interfaces")
 
         if len(current) == 1:
-            self.open_dialog("confirm", "ConfirmScreen",
-                             (f"Remove {current[0]}?",
-                              f"Remove {current[0]} from {interface['name']} on {name}."),
-                             lambda answer: entered(current[0]) if answer else None)
+            # The diff dialog of the guarded change asks before anything is removed.
+            entered(current[0])
         else:
             self.open_dialog("address_form", "AddressFormScreen", (name, interface["name"]),
                              entered)
@@ -636,8 +681,8 @@ class DeviceHandlers:
         # preview only, never to the device or the audit log.
         client_key = params.pop(CLIENT_PRIVATE_KEY, None)
         params.setdefault("name", interface.get("name"))
-        self.call_agent(name, f"{verb} peer on {params['name']}", f"wg.peer.{verb}", params,
-                        "wireguard")
+        self.guarded_change(name, f"{verb} peer on {params['name']}",
+                            [{"method": f"wg.peer.{verb}", "params": params}], "wireguard")
         if client_key:
             text = self._client_config(name, interface, params, client_key)
             self.open_dialog("client_config", "ClientConfigScreen", (text,), lambda _: None)
@@ -668,14 +713,9 @@ class DeviceHandlers:
         wg_name = detail["interface"]["name"]
         key = detail["peer"]["public_key"]
 
-        def confirmed(answer: bool | None) -> None:
-            if answer:
-                self.call_agent(name, f"remove peer from {wg_name}", "wg.peer.remove",
-                                {"name": wg_name, "public_key": key}, "wireguard")
-
-        self.open_dialog("confirm", "ConfirmScreen",
-                         (f"Remove peer from {wg_name}?", f"Remove peer {key} from {wg_name} "
-                          f"on {name}."), confirmed)
+        self.guarded_change(name, f"remove peer from {wg_name}", [
+            {"method": "wg.peer.remove", "params": {"name": wg_name, "public_key": key}}],
+            "wireguard")
 
     # Services.
 
@@ -718,3 +758,12 @@ class DeviceHandlers:
 
     def do_service_restart(self) -> None:
         self._service("restart")
+
+
+def form_ops(params: dict[str, Any], method: str | None) -> list[dict[str, Any]]:
+    """Turn an interface form's result into change operations: ``method`` with the params,
+    then each follow-up call the form put under AFTER_KEY (such as addresses.replace)."""
+    params = dict(params)
+    after = params.pop(AFTER_KEY, None) or {}
+    ops = [{"method": method, "params": params}] if method else []
+    return ops + [{"method": step, "params": step_params} for step, step_params in after.items()]

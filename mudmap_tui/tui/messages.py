@@ -64,9 +64,11 @@ class ActionFinished(Message):
     """A device action (a change, a backup, a reboot) finished, or failed with ``error``."""
 
     def __init__(self, device: str, title: str, error: BaseException | None = None,
-                 refresh_tab: str | None = None) -> None:
+                 refresh_tab: str | None = None, summary: str | None = None) -> None:
         super().__init__()
         self.device = device
         self.title = title
         self.error = error
         self.refresh_tab = refresh_tab
+        # How a success ended, such as "applied and confirmed (ID)"; None says "done".
+        self.summary = summary

@@ -109,14 +109,44 @@ async def test_bridge_created_through_form(running: tuple[MudmapApp, Pilot[None]
         form.query_one("#field-mtu", Input).value = "1400"
         await pilot.pause()
         form.query_one("#submit", Button).press()
+        body = await accept_diff(pilot, app)
+        assert "+ tuibr0 (bridge)" in body
         await wait_until(pilot, lambda: "tuibr0" in table_names(app), "tuibr0 in the table")
         links = json.loads(lab.run("lab1", ["ip", "-j", "-d", "link", "show", "tuibr0"]).stdout)
         assert links[0]["linkinfo"]["info_kind"] == "bridge"
         assert links[0]["mtu"] == 1400
         row = app.query_one("#interfaces-table", InterfacesTable).interfaces["tuibr0"]
         assert row.kind == "bridge"
+        await wait_until(pilot, lambda: "change.confirm" in actions_of(app, "lab1"),
+                         "the change's confirm in the audit log")
+        assert {"change.plan", "change.apply"} <= set(actions_of(app, "lab1"))
     finally:
         lab.run("lab1", ["ip", "link", "del", "tuibr0"], check=False)
+
+
+async def test_declined_diff_changes_nothing(running: tuple[MudmapApp, Pilot[None]],
+                                             lab: Lab) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab2", "interfaces")
+    await wait_until(pilot, lambda: bool(table_names(app)), "lab2's interface rows")
+    app.query_one("#interfaces-table", InterfacesTable).focus()
+    await pilot.press("n")
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "InterfaceFormScreen",
+                     "the interface form")
+    form = app.screen
+    form.query_one("#field-kind", Select).value = "bridge"
+    await pilot.pause()
+    form.query_one("#field-name", Input).value = "tuino0"
+    form.query_one("#submit", Button).press()
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen"
+                     and bool(app.screen.query("#cancel")), "the change's diff dialog")
+    assert "+ tuino0 (bridge)" in str(app.screen.body)  # type: ignore[attr-defined]
+    app.screen.query_one("#cancel", Button).press()
+    await pilot.pause()
+    assert "tuino0" not in kernel_links(lab, "lab2")
+    actions = actions_of(app, "lab2")
+    assert "change.plan" in actions
+    assert "change.apply" not in actions
 
 
 async def test_group_run_streams_each_device(running: tuple[MudmapApp, Pilot[None]],
@@ -310,6 +340,8 @@ async def test_up_key_sets_interface_up(running: tuple[MudmapApp, Pilot[None]],
         table.focus()
         table.move_cursor(row=table.get_row_index("tuiup0"))
         await pilot.press("u")
+        body = await accept_diff(pilot, app)
+        assert "admin_state: down -> up" in body
 
         def is_up() -> bool:
             link = json.loads(lab.run("lab3", ["ip", "-j", "link", "show", "tuiup0"]).stdout)
@@ -318,15 +350,32 @@ async def test_up_key_sets_interface_up(running: tuple[MudmapApp, Pilot[None]],
         await wait_until(pilot, is_up, "tuiup0 up on lab3")
         await wait_until(pilot, lambda: table.interfaces["tuiup0"].state.startswith("up"),
                          "tuiup0 up in the table")
-        entries = [entry for entry in audit_entries(app, "lab3")
-                   if entry.action == "interfaces.update"]
-        assert entries[0].result == "ok"
+        await wait_until(pilot, lambda: "change.confirm" in actions_of(app, "lab3"),
+                         "the change's confirm in the audit log")
+        plan = next(entry for entry in audit_entries(app, "lab3")
+                    if entry.action == "change.plan")
+        assert plan.params["ops"] == [{"method": "interfaces.update",
+                                       "params": {"name": "tuiup0", "state": "up"}}]
     finally:
         lab.run("lab3", ["ip", "link", "del", "tuiup0"], check=False)
 
 
 def audit_entries(app: MudmapApp, device: str) -> list[AuditEntry]:
     return audit.list(app.db, device=device)
+
+
+def actions_of(app: MudmapApp, device: str) -> list[str]:
+    return [entry.action for entry in audit_entries(app, device)]
+
+
+async def accept_diff(pilot: Pilot[None], app: MudmapApp) -> str:
+    """Wait for a guarded change's diff dialog, accept it, and return the diff it showed."""
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen"
+                     and bool(app.screen.query("#confirm")), "the change's diff dialog")
+    body = str(app.screen.body)  # type: ignore[attr-defined]
+    app.screen.query_one("#confirm", Button).press()
+    await pilot.pause()
+    return body
 
 
 async def test_wireguard_tab_shows_peer(running: tuple[MudmapApp, Pilot[None]],
