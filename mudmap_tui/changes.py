@@ -121,7 +121,13 @@ class ChangeRunner:
 
     async def plan(self, device: str, ops: list[dict[str, Any]], persist: bool = False) -> Plan:
         """Ask the device for the diff of ``ops`` against its runtime state."""
-        result = await self.call(device, "changes.plan", {"ops": ops, "persist": persist})
+        try:
+            result = await self.call(device, "changes.plan", {"ops": ops, "persist": persist})
+        except SshError as error:
+            # The attempt belongs in the audit log even when the device never saw it.
+            self._audit("change.plan", device, {"ops": ops, "persist": persist}, "failed",
+                        str(error))
+            raise
         plan = Plan(device, ops, result["diff"], result["text"], result["state_hash"], persist,
                     result.get("files", []))
         self._audit("change.plan", device, {"ops": ops, "diff": plan.diff, "persist": persist})

@@ -189,8 +189,9 @@ def test_sudo_password_prompt_is_clear_error(cli: LabCli, lab: Lab,
         assert DEVICE in result.stderr
         assert "password" in result.stderr
         assert "passwordless sudo" in result.stderr or "log in as root" in result.stderr
-    failed = next(entry for entry in cli.audit(DEVICE) if entry["action"] == "iface.create")
-    assert failed["result"] == "error"
+    failed = next(entry for entry in cli.audit(DEVICE) if entry["action"] == "change.plan")
+    assert failed["result"] == "failed"
+    assert failed["params"]["ops"][0]["method"] == "interfaces.create"
 
 
 def test_onboard_through_sudo_with_password(cli: LabCli, lab: Lab,
