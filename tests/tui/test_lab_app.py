@@ -360,6 +360,38 @@ async def test_up_key_sets_interface_up(running: tuple[MudmapApp, Pilot[None]],
         lab.run("lab3", ["ip", "link", "del", "tuiup0"], check=False)
 
 
+async def test_conflict_reports_the_new_diff(running: tuple[MudmapApp, Pilot[None]],
+                                            lab: Lab) -> None:
+    app, pilot = running
+    lab.run("lab3", ["ip", "link", "add", "tuicf0", "type", "bridge"])
+    try:
+        await select(pilot, app, "lab3", "interfaces")
+        await wait_until(pilot, lambda: "tuicf0" in table_names(app), "tuicf0 in the table")
+        table = app.query_one("#interfaces-table", InterfacesTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("tuicf0"))
+        await pilot.press("u")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen"
+                         and bool(app.screen.query("#confirm")), "the change's diff dialog")
+        # Another admin changes the interface while this one reads the diff.
+        lab.run("lab3", ["ip", "link", "set", "tuicf0", "mtu", "1400"])
+        app.screen.query_one("#confirm", Button).press()
+
+        def conflict_notice() -> str | None:
+            return next((str(n.message) for n in app._notifications
+                         if "The diff is now" in str(n.message)), None)
+
+        await wait_until(pilot, lambda: conflict_notice() is not None, "the conflict notice")
+        assert "admin_state: down -> up" in str(conflict_notice())
+        link = json.loads(lab.run("lab3", ["ip", "-j", "link", "show", "tuicf0"]).stdout)
+        assert "UP" not in link[0]["flags"]
+        applied = next(entry for entry in audit_entries(app, "lab3")
+                       if entry.action == "change.apply")
+        assert applied.result == "conflict"
+    finally:
+        lab.run("lab3", ["ip", "link", "del", "tuicf0"], check=False)
+
+
 def audit_entries(app: MudmapApp, device: str) -> list[AuditEntry]:
     return audit.list(app.db, device=device)
 
