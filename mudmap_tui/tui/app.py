@@ -723,7 +723,8 @@ class MudmapApp(App[None]):
         pane = self.query_one("#tabs", TabbedContent).active_pane
         if pane is not None:
             for widget in pane.query("*"):
-                if widget.focusable:
+                # A hidden widget, such as the Logs tab's file input, would take keys unseen.
+                if widget.focusable and widget.display:
                     widget.focus()
                     return
 
