@@ -145,7 +145,8 @@ def _wireguard_state(name: str) -> Dict[str, Any]:
                 # Secret like the private key: public_view leaves it out.
                 "preshared_key": _b64(peer.preshared_key) if peer.preshared_key else None,
             }
-            for peer in state.peers
+            # wireguard-go lists peers in Go map order, which changes between reads.
+            for peer in sorted(state.peers, key=lambda peer: peer.public_key)
         ],
     }
 
