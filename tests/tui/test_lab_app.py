@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select
 
-from mudmap_tui.fleet_state import DeviceState
+from mudmap_tui.fleet_state import DeviceState, DeviceStatus
 from mudmap_tui.lab import Lab
 from mudmap_tui.ssh.config import SshSettings
 from mudmap_tui.ssh.hostkeys import HostKeyStore
@@ -188,6 +188,18 @@ async def test_reboot_goes_offline_and_back(running: tuple[MudmapApp, Pilot[None
     await wait_until(pilot, lambda: app.fleet.status("lab3").state is DeviceState.ONLINE,
                      "lab3 online")
     boot_pid = lab.init_pid("lab3")
+    # A lab device reboots in well under a second, so a poll of the current state could
+    # miss the offline spell: record every failure the app marks instead.
+    failures: list[DeviceState] = []
+    mark_failed = app.fleet.mark_failed
+
+    def recording_mark_failed(name: str, at: float, error: BaseException) -> DeviceStatus:
+        status = mark_failed(name, at, error)
+        if name == "lab3":
+            failures.append(status.state)
+        return status
+
+    app.fleet.mark_failed = recording_mark_failed  # type: ignore[method-assign]
     app.query_one("#devices", DeviceTree).focus()
     await pilot.press("R")
     await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen",
@@ -196,10 +208,10 @@ async def test_reboot_goes_offline_and_back(running: tuple[MudmapApp, Pilot[None
     typed.value = "lab3"
     await pilot.pause()
     app.screen.query_one("#confirm", Button).press()
-    await wait_until(pilot, lambda: app.fleet.status("lab3").state is not DeviceState.ONLINE,
-                     "lab3 to go down")
-    assert app.fleet.status("lab3").state in (DeviceState.OFFLINE, DeviceState.UNREACHABLE)
-    await wait_until(pilot, lambda: app.fleet.status("lab3").state is DeviceState.ONLINE,
+    await wait_until(pilot, lambda: bool(failures), "lab3 to go down", polls=600)
+    assert failures[0] in (DeviceState.OFFLINE, DeviceState.UNREACHABLE)
+    await wait_until(pilot, lambda: lab.state("lab3").get("init_pid") not in (None, boot_pid)
+                     and app.fleet.status("lab3").state is DeviceState.ONLINE,
                      "lab3 back online", polls=600)
     assert lab.init_pid("lab3") != boot_pid
 
