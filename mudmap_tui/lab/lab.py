@@ -278,23 +278,33 @@ def _signal(pid: int, signum: int) -> None:
 
 
 def _supervisor_pids(run_dir: Path) -> list[int]:
-    """Return the live supervisors recorded in ``run_dir``, whatever the lab's size was."""
-    pids = []
+    """Return the live supervisors of the lab whose run directory is ``run_dir``.
+
+    Besides the PIDs in the state files, the process table is searched, because a
+    supervisor can outlive its state file, as when two processes raced to start and stop
+    the same lab.
+    """
+    lab_name = run_dir.name
+    pids = set()
     for path in sorted(run_dir.glob("*.state.json")) if run_dir.is_dir() else []:
         record = state.read_device_state(run_dir, path.name.removesuffix(".state.json"))
         pid = record.get("supervisor_pid")
-        if isinstance(pid, int) and _is_supervisor(pid, run_dir.name):
-            pids.append(pid)
-    return pids
+        if isinstance(pid, int) and _is_supervisor(pid, lab_name):
+            pids.add(pid)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _is_supervisor(int(entry.name), lab_name):
+            pids.add(int(entry.name))
+    return sorted(pids)
 
 
 def _is_supervisor(pid: int, lab_name: str) -> bool:
     """Check the command line too, because a recorded PID may belong to a new process."""
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
     except OSError:
         return False
-    return b"mudmap_tui.lab.supervisor" in argv and lab_name.encode() in argv
+    # The command line is: python -m mudmap_tui.lab.supervisor LAB DEVICE.
+    return b"mudmap_tui.lab.supervisor" in argv and argv[-2:-1] == [lab_name.encode()]
 
 
 def _wait_gone(pids: list[int], timeout: float) -> None:

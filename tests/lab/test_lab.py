@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -190,6 +191,20 @@ def test_down_cleans_up_after_crashed_supervisors() -> None:
         supervisor = lab.state(device)["supervisor_pid"]
         assert isinstance(supervisor, int)
         os.kill(supervisor, 9)
+    Lab(name, 1).down()
+    assert lab_traces(name) == {"netns": [], "links": [], "mounts": [], "processes": [],
+                                "files": []}
+
+
+def test_down_finds_supervisors_without_state_files() -> None:
+    name = "ts" + format(os.getpid() % 1296, "x")[:2]
+    lab = Lab(name, 1)
+    lab.up()
+    # As when another process stopping the same lab removed the files and namespace
+    # names mid-way, while the devices kept running.
+    shutil.rmtree(lab_paths.run_dir(name))
+    for device in lab.devices.values():
+        subprocess.run(["ip", "netns", "del", device.netns], check=True)
     Lab(name, 1).down()
     assert lab_traces(name) == {"netns": [], "links": [], "mounts": [], "processes": [],
                                 "files": []}
