@@ -119,6 +119,7 @@ ACTIONS: tuple[Action, ...] = (
        changes_device=True),
     _a("interface.mtu", "m", "MTU: change the interface MTU", "interfaces",
        changes_device=True),
+    _a("interface.drift", "v", "Drift: show runtime against persisted config", "interfaces"),
     # WireGuard of the selected device.
     _a("wireguard.add_peer", "n", "New peer: on the WireGuard interface",
        "wireguard", changes_device=True),

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from mudmap_tui.ssh.agent_channel import AgentBundle, AgentSession, agent_session, default_bundle
-from mudmap_tui.ssh.errors import TimedOut
+from mudmap_tui.ssh.errors import SshError, TimedOut
 from mudmap_tui.ssh.pool import ConnectionPool
 
 log = logging.getLogger("mudmap.device_data")
@@ -70,8 +70,28 @@ class DeviceReader:
         """Return the data of ``tab`` for the device, as the agent returns it."""
         if tab == "wireguard":
             return await self.read_wireguard(name)
+        if tab == "interfaces":
+            return await self.read_interfaces(name)
         method, params = TAB_METHODS[tab]
         return await self.call(name, method, params)
+
+    async def read_interfaces(self, name: str) -> dict[str, Any]:
+        """Return ``interfaces.list`` with a ``drift`` key: each interface's drift entry."""
+        value = dict(await self.call(name, "interfaces.list"))
+        value["drift"] = await self.read_drift(name)
+        return value
+
+    async def read_drift(self, name: str) -> dict[str, dict[str, Any]] | None:
+        """Return ``changes.drift`` by interface name, or None when the call fails.
+
+        Drift fills only one column, so an agent without it must not fail the whole tab.
+        """
+        try:
+            result = await self.call(name, "changes.drift")
+        except SshError as error:
+            log.info("%s: reading changes.drift failed: %s", name, error)
+            return None
+        return {str(entry.get("name")): entry for entry in result.get("interfaces", [])}
 
     async def read_wireguard(self, name: str) -> list[dict[str, Any]]:
         """Return ``wg.get`` of every WireGuard interface on the device."""

@@ -505,6 +505,7 @@ class MudmapApp(App[None]):
             self._tab_failed(message)
         elif tab == "interfaces":
             self.fleet.set_interfaces(name, message.at, message.value.get("interfaces", []))
+            self.fleet.set_extra(name, "drift", message.at, message.value.get("drift"))
             self.query_one("#devices", DeviceTree).refresh_device(name)
         elif tab == "overview":
             self.fleet.set_facts(name, message.at, message.value)

@@ -9,6 +9,7 @@ only then are they applied under the rollback guard and confirmed over a new con
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import subprocess
 from collections.abc import Awaitable, Callable
@@ -560,6 +561,21 @@ class DeviceHandlers:
                          (name, self._links(name), interface, interface.get("kind"), focus),
                          edited)
 
+    def do_interface_drift(self) -> None:
+        chosen = self._interface()
+        if chosen is None:
+            return
+        device, interface = chosen
+        name = str(interface.get("name"))
+        table = self.app.query_one("#interfaces-table", InterfacesTable)
+        entry = table.drift.get(name)
+        if entry is None:
+            self.app.notify(f"drift of {name} on {device} is unknown: changes.drift failed "
+                            "or the agent does not support it", severity="warning")
+            return
+        self.open_dialog("backup_diff", "BackupDiffScreen",
+                         (f"Drift of {name} ({device})", drift_text(entry)), lambda _: None)
+
     def do_interface_mtu(self) -> None:
         self.do_interface_edit(focus="mtu")
 
@@ -767,3 +783,17 @@ def form_ops(params: dict[str, Any], method: str | None) -> list[dict[str, Any]]
     after = params.pop(AFTER_KEY, None) or {}
     ops = [{"method": method, "params": params}] if method else []
     return ops + [{"method": step, "params": step_params} for step, step_params in after.items()]
+
+
+def drift_text(entry: dict[str, Any]) -> str:
+    """Describe one ``changes.drift`` entry as diff lines: persisted (-) against runtime (+)."""
+    status = str(entry.get("status"))
+    if status == "runtime-only":
+        return f"{entry.get('name')} is runtime only: no persisted configuration."
+    lines = [f"{entry.get('name')}: {status} ({entry.get('source') or 'no source'})"]
+    for change in entry.get("diff") or []:
+        lines.append(f"- {change.get('field')}: {json.dumps(change.get('persisted'))}")
+        lines.append(f"+ {change.get('field')}: {json.dumps(change.get('runtime'))}")
+    if len(lines) == 1:
+        lines.append("Runtime matches the persisted configuration.")
+    return "\n".join(lines)

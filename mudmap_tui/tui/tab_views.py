@@ -61,8 +61,10 @@ class TabViews:
         table.show_rows(overview_rows(device, self.app.fleet.status(name), self.app.clock()))
 
     def _show_interfaces(self, name: str | None) -> None:
-        rows = self.app.fleet.status(name).interfaces if name else []
-        self.app.query_one("#interfaces-table", InterfacesTable).show_interfaces(rows)
+        status = self.app.fleet.status(name) if name else None
+        rows = status.interfaces if status else []
+        drift = status.extras.get("drift") if status else None
+        self.app.query_one("#interfaces-table", InterfacesTable).show_interfaces(rows, drift)
 
     def _show_wireguard(self, name: str | None) -> None:
         value = self.app.fleet.status(name).extras.get("wireguard") if name else None

@@ -143,17 +143,32 @@ class InterfacesTable(RowsTable):
 
     BINDINGS = bindings_for("interfaces")
     # Addresses and rates come early so that they stay visible in an 80-column terminal.
-    COLUMNS = ("Name", "Kind", "State", "Addresses", "RX", "TX", "MTU", "MAC", "Master")
+    COLUMNS = ("Name", "Kind", "State", "Addresses", "RX", "TX", "MTU", "MAC", "Master",
+               "Config")
     # "1023.9 KiB/s" is the longest rate text.
     COLUMN_WIDTHS = {"RX": 12, "TX": 12}
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.interfaces: dict[str, InterfaceRow] = {}
+        self.drift: dict[str, dict[str, Any]] = {}
 
-    def show_interfaces(self, rows: Sequence[InterfaceRow]) -> None:
+    def show_interfaces(self, rows: Sequence[InterfaceRow],
+                        drift: dict[str, dict[str, Any]] | None = None) -> None:
+        """Show ``rows``; ``drift`` is ``changes.drift`` by name, None when unknown."""
         self.interfaces = {row.name: row for row in rows}
-        self.set_rows([(row.name, interface_cells(row)) for row in rows])
+        self.drift = drift or {}
+        self.set_rows([(row.name, (*interface_cells(row), config_word(drift, row.name)))
+                       for row in rows])
+
+
+CONFIG_WORDS = {"runtime-only": "runtime only", "persisted": "persisted",
+                "drifted": "drifted"}
+
+
+def config_word(drift: dict[str, dict[str, Any]] | None, name: str) -> str:
+    entry = (drift or {}).get(name)
+    return CONFIG_WORDS.get(str(entry.get("status")), "-") if entry else "-"
 
 
 def interface_cells(row: InterfaceRow) -> tuple[Any, ...]:
