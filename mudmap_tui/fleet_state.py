@@ -1,4 +1,4 @@
-"""What the app knows about each device, and how old that knowledge is.
+"""The app's view of each device, and the age of each piece of it.
 
 Plain data and pure functions, so the TUI, the CLI and tests share one meaning of "online",
 "unreachable" and of an interface's rate.
@@ -21,7 +21,7 @@ from mudmap_tui.ssh.errors import (
     TimedOut,
 )
 
-# The agent protocol this controller speaks; a device answering an older one is outdated.
+# The agent protocol this controller speaks; a device running an older one is outdated.
 EXPECTED_PROTOCOL_VERSION = 1
 
 

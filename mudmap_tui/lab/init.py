@@ -2,9 +2,9 @@
 
 Runs as a standalone script on the host's /usr/bin/python3 with the standard library only,
 because the device's private /root may hide the virtualenv the app runs from. It refuses to
-run unless it is PID 1 of a PID namespace other than the host's: a reboot(2) there ends only
-this init, and the supervisor on the host reads the signal that ended it (SIGHUP for a
-reboot, SIGINT for a power-off).
+run unless it is PID 1 of a PID namespace other than the host's, because only there a
+reboot(2) ends just this init. The supervisor on the host reads the signal that ended it:
+SIGHUP for a reboot, SIGINT for a power-off.
 
 Usage: python3 -I init.py CONFIG_JSON
 """
@@ -56,7 +56,7 @@ def prepare_filesystem(config):
         os.makedirs(directory, exist_ok=True)
     os.chmod("/run/sshd", 0o755)
     for target, layer in sorted(config["overlays"].items()):
-        # Copy-on-write over the host's directory: the device sees the host's files, and
+        # Copy-on-write over the host's directory: the device reads the host's files, and
         # whatever it changes (users, passwords, network configuration) stays its own.
         os.makedirs(layer["upper"], exist_ok=True)
         os.makedirs(layer["work"], exist_ok=True)
@@ -68,10 +68,10 @@ def prepare_filesystem(config):
 
 
 def write_name_service_files(hostname):
-    """Give the device its own /etc/hosts and a resolver that asks no server outside it.
+    """Give the device its own /etc/hosts and a resolver that queries no server outside it.
 
     The host's resolv.conf names the host's DNS servers, which lab devices must never
-    query; without a nameserver line the resolver only tries the device's own loopback.
+    query. Without a nameserver line the resolver only tries the device's own loopback.
     """
     replace_file("/etc/hosts", f"127.0.0.1 localhost\n127.0.1.1 {hostname}\n"
                  "::1 localhost ip6-localhost ip6-loopback\n")

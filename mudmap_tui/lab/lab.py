@@ -86,7 +86,7 @@ class Lab:
     # -- lifecycle
 
     def up(self) -> None:
-        """Start every device and wait until each one's sshd answers; idempotent."""
+        """Start every device and wait until each one's sshd accepts connections; idempotent."""
         checks.require_lab_support()
         if self._all_up():
             return
@@ -189,8 +189,8 @@ class Lab:
         command = "poweroff" if power_off else "reboot"
         result = self.run(device, ["/usr/bin/python3", "-I", "-c", GUARDED_REBOOT, command,
                                    state.host_pid_namespace()], check=False)
-        # On success the kernel kills every process of the device, this one included, and
-        # nsenter exits 0 or by that signal; the script itself only ever exits with 1.
+        # On success the kernel kills every process of the device, this one included, so
+        # nsenter exits 0 or by that signal. The script itself only ever exits with 1.
         if result.returncode > 0 and result.returncode != 128 + signal.SIGKILL:
             raise LabError(
                 f"{command} inside lab device {device} failed with status "

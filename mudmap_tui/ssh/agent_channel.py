@@ -292,8 +292,8 @@ class AgentSession:
                                    "the login user is not root and sudo is not installed; "
                                    "log in as root or install sudo")
 
-    # NOTE: older zipapp versions and their unpacked copies stay in the cache directory;
-    # nothing removes them yet, because another controller may still run one of them.
+    # NOTE: older zipapp versions and their unpacked copies stay in the cache directory.
+    # Nothing removes them yet, because another controller may still run one of them.
     async def _upload(self) -> None:
         self.log.info("uploading agent %s (%d bytes)", self.bundle.sha256[:12],
                       len(self.bundle.data))

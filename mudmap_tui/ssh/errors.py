@@ -8,7 +8,7 @@ from mudmap_tui.errors import MudmapError
 
 
 class SshError(MudmapError):
-    """Base class of SSH and agent errors: ``device`` and ``operation`` say where it happened."""
+    """Base class of SSH and agent errors: ``device`` and ``operation`` name where it happened."""
 
     # Short machine-readable name used in fleet results and JSON output.
     kind = "ssh_error"
@@ -119,7 +119,7 @@ class AgentProtocolError(SshError):
 
 
 class AgentCallError(SshError):
-    """The agent answered a call with a JSON-RPC error; ``agent_kind`` is its ``data.kind``."""
+    """A JSON-RPC error the agent returned for a call; ``agent_kind`` is its ``data.kind``."""
 
     kind = "agent_error"
     agent_kind = "failed"

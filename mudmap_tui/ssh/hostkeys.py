@@ -26,7 +26,7 @@ _write_lock = threading.Lock()
 
 
 class HostKeyPolicy(enum.Enum):
-    """What to do with a host key that no known_hosts file lists."""
+    """The policy for a host key that no known_hosts file lists."""
 
     # Reject, like OpenSSH's StrictHostKeyChecking=yes.
     STRICT = "strict"

@@ -54,7 +54,7 @@ OutputCallback = Callable[[str, bytes], None]
 
 @dataclass
 class CommandResult:
-    """What one command produced on one device."""
+    """The output and exit status of one command on one device."""
 
     exit_status: int | None
     stdout: bytes

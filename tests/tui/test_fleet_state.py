@@ -17,7 +17,8 @@ from mudmap_tui.ssh.errors import ConnectFailed, HostKeyUnknown, TimedOut
 def test_every_state_has_glyph_and_word() -> None:
     glyphs = [state.glyph for state in DeviceState]
     words = [state.word for state in DeviceState]
-    assert all(glyphs) and all(words)
+    assert all(glyphs)
+    assert all(words)
     assert len(set(glyphs)) == len(glyphs)
     assert len(set(words)) == len(words)
 
