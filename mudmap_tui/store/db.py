@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -86,5 +87,36 @@ def _configure(db: Database, path: Path) -> None:
     migrations.check_not_newer(db, path)
     db.execute("PRAGMA foreign_keys = ON")
     # SQLite creates the -wal and -shm files with the database file's permissions.
-    db.enable_wal()
+    _enable_wal(db)
     db.execute("PRAGMA synchronous = NORMAL")
+
+
+def _enable_wal(db: Database) -> None:
+    """Switch a new file to WAL mode, waiting for other processes doing the same.
+
+    Two connections opening a new file both read it under a shared lock, then both ask for
+    the exclusive lock the switch needs. SQLite answers one of them "database is locked" at
+    once, without the busy timeout, to avoid a deadlock; so the switch is retried here until
+    the timeout runs out. A file already in WAL mode needs no switch and no lock.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() == "wal":
+                return
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(error) or "busy" in str(error)

@@ -95,3 +95,41 @@ def test_processes_create_new_file_at_once(tmp_path: Path) -> None:
     db = open_database(path)
     assert len(DeviceStore(db).list()) == 4 * WRITES_PER_PROCESS
     db.close()
+
+
+def open_and_close(path: str, start: multiprocessing.synchronize.Event,
+                   errors: multiprocessing.Queue[str]) -> None:
+    start.wait()
+    try:
+        open_database(path).close()
+    except BaseException:
+        errors.put(traceback.format_exc())
+        raise
+
+
+@pytest.mark.timeout(300)
+def test_many_processes_open_new_files_at_once(tmp_path: Path) -> None:
+    """Eight processes switching the same new file to WAL mode at once all succeed.
+
+    SQLite answers "database is locked" at once, without waiting, to one of two connections
+    that both hold a shared lock and ask for the exclusive one; each file here is new, so
+    every round races on that switch.
+    """
+    context = multiprocessing.get_context("fork")
+    failures: list[str] = []
+    for round_number in range(20):
+        path = str(tmp_path / f"round{round_number}.db")
+        start = context.Event()
+        errors: multiprocessing.Queue[str] = context.Queue()
+        openers = [context.Process(target=open_and_close, args=(path, start, errors))
+                   for _ in range(8)]
+        for opener in openers:
+            opener.start()
+        start.set()
+        for opener in openers:
+            opener.join()
+        failures += [errors.get() for _ in range(errors.qsize())]
+        db = open_database(path)
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        db.close()
+    assert failures == []
