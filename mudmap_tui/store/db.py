@@ -92,12 +92,12 @@ def _configure(db: Database, path: Path) -> None:
 
 
 def _enable_wal(db: Database) -> None:
-    """Switch a new file to WAL mode, waiting for other processes doing the same.
+    """Switch a new file to WAL mode, retrying while another process does the same.
 
-    Two connections opening a new file both read it under a shared lock, then both ask for
-    the exclusive lock the switch needs. SQLite answers one of them "database is locked" at
-    once, without the busy timeout, to avoid a deadlock; so the switch is retried here until
-    the timeout runs out. A file already in WAL mode needs no switch and no lock.
+    Two connections opening a new file both read it under a shared lock and then both
+    request the exclusive lock that the switch needs. To avoid a deadlock, SQLite returns
+    "database is locked" to one of them at once, without the busy timeout. So the switch is
+    retried here until the timeout runs out. A file already in WAL mode needs no switch.
     """
     deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
     delay = 0.005
@@ -115,8 +115,14 @@ def _enable_wal(db: Database) -> None:
         delay = min(delay * 2, 0.1)
 
 
+# SQLite's primary result codes; the sqlite3 module names them from Python 3.11 only.
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+
+
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     code = getattr(error, "sqlite_errorcode", None)
     if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(error) or "busy" in str(error)
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    message = str(error)
+    return "locked" in message or "busy" in message

@@ -108,12 +108,12 @@ def open_and_close(path: str, start: multiprocessing.synchronize.Event,
 
 
 @pytest.mark.timeout(300)
-def test_many_processes_open_new_files_at_once(tmp_path: Path) -> None:
+def test_concurrent_open_of_new_file(tmp_path: Path) -> None:
     """Eight processes switching the same new file to WAL mode at once all succeed.
 
-    SQLite answers "database is locked" at once, without waiting, to one of two connections
-    that both hold a shared lock and ask for the exclusive one; each file here is new, so
-    every round races on that switch.
+    SQLite returns "database is locked" without waiting to one of two connections that both
+    hold a shared lock and request the exclusive one. Each file here is new, so every round
+    races on the switch.
     """
     context = multiprocessing.get_context("fork")
     failures: list[str] = []
