@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mudmap_tui import ssh_command
-from mudmap_tui.changes import ChangeConflict, ChangeError, ChangeRunner, Plan, outcome_line
+from mudmap_tui.changes import (
+    DEFAULT_TIMEOUT,
+    ChangeConflict,
+    ChangeError,
+    ChangeRunner,
+    Plan,
+    outcome_line,
+)
 from mudmap_tui.interface_params import AFTER_KEY
 from mudmap_tui.store import audit
 from mudmap_tui.store.devices import DeviceStore
@@ -104,7 +111,10 @@ class DeviceHandlers:
 
     def guarded_change(self, device: str, title: str, ops: list[dict[str, Any]],
                        refresh_tab: str) -> None:
-        """Plan ``ops`` in a worker, show the diff, and apply and confirm them if accepted."""
+        """Plan ``ops`` in a worker, show the diff, and apply and confirm them if accepted.
+
+        The diff dialog can persist the change and set its rollback timeout.
+        """
         runner = ChangeRunner(self.app.pool, db=self.app.db)
 
         async def plan_job() -> None:
@@ -118,26 +128,33 @@ class DeviceHandlers:
             if not plan.diff:
                 self.app.notify(f"{device}: {title}: nothing to change")
                 return
-            body = (f"{plan.text}\n\nApplied under a rollback guard: unless a new connection "
-                    f"confirms it within {CHANGE_TIMEOUT:g} s, {device} restores its previous "
-                    "state by itself.")
-            self.open_dialog("confirm", "ConfirmScreen", (f"Apply to {device}: {title}?", body),
-                             lambda answer: self.apply_plan(runner, plan, title, refresh_tab)
-                             if answer else None)
+
+            async def replan(persist: bool) -> Plan:
+                return await runner.plan(device, ops, persist=persist)
+
+            def chosen(choice: Any) -> None:
+                if choice is not None:
+                    self.apply_plan(runner, choice.plan, title, refresh_tab, choice.timeout)
+
+            self.open_dialog("change_plan", "ChangePlanScreen",
+                             (f"Apply to {device}: {title}?", plan, replan, DEFAULT_TIMEOUT,
+                              device), chosen)
 
         self.app.notify(f"{device}: planning {title}…", timeout=3)
         self.app.run_worker(plan_job(), group="actions", exit_on_error=False)
 
     def apply_plan(self, runner: ChangeRunner, plan: Plan, title: str,
-                   refresh_tab: str) -> None:
+                   refresh_tab: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Apply an accepted plan under the guard in a worker and report how it ended."""
         device = plan.device
+        if plan.persist:
+            title += " (persisted)"
 
         async def apply_job() -> None:
             error: BaseException | None = None
             summary: str | None = None
             try:
-                outcome = await runner.apply(plan, timeout=CHANGE_TIMEOUT)
+                outcome = await runner.apply(plan, timeout=timeout)
             except ChangeConflict as conflict:
                 error = await self._conflict(runner, plan, conflict)
             except Exception as caught:  # reported to the user; the app keeps running

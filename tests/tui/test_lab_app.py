@@ -138,8 +138,8 @@ async def test_declined_diff_changes_nothing(running: tuple[MudmapApp, Pilot[Non
     await pilot.pause()
     form.query_one("#field-name", Input).value = "tuino0"
     form.query_one("#submit", Button).press()
-    await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen"
-                     and bool(app.screen.query("#cancel")), "the change's diff dialog")
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "ChangePlanScreen",
+                     "the change's diff dialog")
     assert "+ tuino0 (bridge)" in str(app.screen.body)  # type: ignore[attr-defined]
     app.screen.query_one("#cancel", Button).press()
     await pilot.pause()
@@ -383,11 +383,11 @@ async def test_conflict_reports_the_new_diff(running: tuple[MudmapApp, Pilot[Non
         table.focus()
         table.move_cursor(row=table.get_row_index("tuicf0"))
         await pilot.press("u")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen"
-                         and bool(app.screen.query("#confirm")), "the change's diff dialog")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChangePlanScreen",
+                         "the change's diff dialog")
         # Another admin changes the interface while this one reads the diff.
         lab.run("lab3", ["ip", "link", "set", "tuicf0", "mtu", "1400"])
-        app.screen.query_one("#confirm", Button).press()
+        app.screen.query_one("#apply", Button).press()
 
         def conflict_notice() -> str | None:
             return next((str(n.message) for n in app._notifications
@@ -414,10 +414,10 @@ def actions_of(app: MudmapApp, device: str) -> list[str]:
 
 async def accept_diff(pilot: Pilot[None], app: MudmapApp) -> str:
     """Wait for a guarded change's diff dialog, accept it, and return the diff it showed."""
-    await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen"
-                     and bool(app.screen.query("#confirm")), "the change's diff dialog")
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "ChangePlanScreen",
+                     "the change's diff dialog")
     body = str(app.screen.body)  # type: ignore[attr-defined]
-    app.screen.query_one("#confirm", Button).press()
+    app.screen.query_one("#apply", Button).press()
     await pilot.pause()
     return body
 

@@ -1,0 +1,105 @@
+"""The guarded change's diff dialog: persist choice, rollback timeout, cancel."""
+
+from __future__ import annotations
+
+from textual.widgets import Button, Checkbox, Input
+
+from mudmap_tui.changes import Plan
+from mudmap_tui.errors import MudmapError
+from mudmap_tui.tui.dialogs.change_plan import ChangePlanScreen
+from tests.tui.dialogs.dialog_app import SMALL_TERMINAL, DialogApp, text_of
+
+OPS = [{"method": "interfaces.create", "params": {"name": "br7", "kind": "bridge"}}]
+STANZA = "/etc/network/interfaces.d/mudmap-br7"
+
+
+def plan_for(persist: bool) -> Plan:
+    files = [STANZA, STANZA + ".mudmap-prev"] if persist else []
+    return Plan("lab1", OPS, [{"name": "br7", "change": "create"}], "+ br7 (bridge)",
+                "hash1", persist, files)
+
+
+class Replanner:
+    """Stand-in for the device's planner: return the requested plan, or raise ``error``."""
+
+    def __init__(self, error: str | None = None) -> None:
+        self.error = error
+        self.requests: list[bool] = []
+
+    async def __call__(self, persist: bool) -> Plan:
+        self.requests.append(persist)
+        if self.error is not None:
+            raise MudmapError(self.error)
+        return plan_for(persist)
+
+
+def dialog(replan: Replanner) -> ChangePlanScreen:
+    return ChangePlanScreen("Apply to lab1: create bridge br7?", plan_for(False), replan, 60.0,
+                            "lab1")
+
+
+async def test_persist_lists_files_and_applies() -> None:
+    replan = Replanner()
+    app = DialogApp(dialog(replan))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        assert "within 60 s, lab1 restores" in text_of(app, "#guard-text")
+        app.screen.query_one("#persist", Checkbox).value = True
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert STANZA in text_of(app, "#plan-text")
+        assert ".mudmap-prev" not in text_of(app, "#plan-text")
+        app.screen.query_one("#apply", Button).press()
+        await pilot.pause()
+    assert replan.requests == [True]
+    assert len(app.results) == 1
+    assert app.results[0].plan.persist
+    assert app.results[0].timeout == 60.0
+
+
+async def test_persist_failure_keeps_runtime_plan() -> None:
+    replan = Replanner("lab1: persisting is not supported yet for NetworkManager")
+    app = DialogApp(dialog(replan))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        app.screen.query_one("#persist", Checkbox).value = True
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "not supported yet for NetworkManager" in text_of(app, "#plan-error")
+        assert not app.screen.query_one("#persist", Checkbox).value
+        assert not app.screen.query_one("#apply", Button).disabled
+        app.screen.query_one("#apply", Button).press()
+        await pilot.pause()
+    assert not app.results[0].plan.persist
+
+
+async def test_timeout_out_of_range_blocks_apply() -> None:
+    app = DialogApp(dialog(Replanner()))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        app.screen.query_one("#timeout", Input).value = "2"
+        await pilot.pause()
+        assert "timeout 2 s is out of range" in text_of(app, "#plan-error")
+        app.screen.query_one("#apply", Button).press()
+        await pilot.pause()
+        assert app.results == []
+        app.screen.query_one("#timeout", Input).value = "soon"
+        await pilot.pause()
+        assert "invalid timeout 'soon'" in text_of(app, "#plan-error")
+        app.screen.query_one("#timeout", Input).value = "120"
+        await pilot.pause()
+        assert "within 120 s" in text_of(app, "#guard-text")
+        app.screen.query_one("#timeout", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+    assert app.results[0].timeout == 120.0
+    assert not app.results[0].plan.persist
+
+
+async def test_escape_cancels_change() -> None:
+    replan = Replanner()
+    app = DialogApp(dialog(replan))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.results == [None]
+    assert replan.requests == []

@@ -1,0 +1,69 @@
+"""Persisting a change and setting its rollback timeout from the app's diff dialog."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, Checkbox, Input, Select
+
+from mudmap_tui.changes import ChangeRunner
+from mudmap_tui.lab import Lab
+from mudmap_tui.tui.app import MudmapApp
+from mudmap_tui.tui.widgets.tables import InterfacesTable
+from tests.tui.test_lab_app import actions_of, audit_entries, running, select, wait_until
+from tests.tui.test_lab_drift import config_cell, op
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
+
+__all__ = ["running"]
+
+STANZA = "/etc/network/interfaces.d/tuipst0"
+
+
+async def test_form_bridge_persisted(running: tuple[MudmapApp, Pilot[None]],
+                                          lab: Lab) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab3", "interfaces")
+    await wait_until(pilot, lambda: bool(app.query_one("#interfaces-table",
+                                                       InterfacesTable).interfaces),
+                     "lab3's interface rows")
+    app.query_one("#interfaces-table", InterfacesTable).focus()
+    try:
+        await pilot.press("n")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "InterfaceFormScreen",
+                         "the interface form")
+        form = app.screen
+        form.query_one("#field-kind", Select).value = "bridge"
+        await pilot.pause()
+        form.query_one("#field-name", Input).value = "tuipst0"
+        form.query_one("#submit", Button).press()
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChangePlanScreen",
+                         "the change's diff dialog")
+        dialog = app.screen
+        dialog.query_one("#persist", Checkbox).value = True
+        await wait_until(pilot, lambda: STANZA in dialog.body,  # type: ignore[attr-defined]
+                         "the stanza file in the persisted plan")
+        dialog.query_one("#timeout", Input).value = "30"
+        await pilot.pause()
+        dialog.query_one("#apply", Button).press()
+
+        await wait_until(pilot, lambda: "change.confirm" in actions_of(app, "lab3"),
+                         "the change's confirm in the audit log")
+        link = json.loads(lab.run("lab3", ["ip", "-j", "-d", "link", "show", "tuipst0"]).stdout)
+        assert link[0]["linkinfo"]["info_kind"] == "bridge"
+        stanza = lab.run("lab3", ["cat", STANZA]).stdout
+        assert "iface tuipst0" in stanza
+        applied = next(entry for entry in audit_entries(app, "lab3")
+                       if entry.action == "change.apply")
+        assert applied.params["timeout"] == 30.0
+        assert STANZA in applied.params["files"]
+        await wait_until(pilot, lambda: config_cell(app, "tuipst0") == "persisted",
+                         "tuipst0 shown as persisted")
+    finally:
+        runner = ChangeRunner(app.pool, db=app.db)
+        cleanup = await runner.plan("lab3", [op("interfaces.delete", name="tuipst0")],
+                                    persist=True)
+        assert (await runner.apply(cleanup, timeout=20)).status == "confirmed"
+    assert lab.run("lab3", ["test", "-e", STANZA], check=False).returncode != 0
