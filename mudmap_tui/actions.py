@@ -12,13 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Scopes name the pane that must have focus; "app" applies everywhere.
-SCOPES = ("app", "devices", "interfaces", "wireguard", "services", "shell", "backups")
+SCOPES = ("app", "devices", "interfaces", "wireguard", "wgquick", "services", "shell",
+          "backups")
 
 SCOPE_TITLES = {
     "app": "Everywhere",
     "devices": "Device tree",
     "interfaces": "Interfaces table",
     "wireguard": "WireGuard table",
+    "wgquick": "wg-quick configs table",
     "services": "Services table",
     "shell": "Shell pane",
     "backups": "Backups table",
@@ -127,6 +129,8 @@ ACTIONS: tuple[Action, ...] = (
        "wireguard", changes_device=True),
     _a("wireguard.remove_peer", "delete", "Remove peer: from the WireGuard interface", "wireguard",
        changes_device=True),
+    # wg-quick configuration files of the selected device.
+    _a("wgquick.show", "v", "View: the config's settings and peers, without keys", "wgquick"),
     # Services of the selected device.
     _a("service.mark", "space", "Mark: mark or unmark the service", "services"),
     _a("service.start", "s", "Start: the service", "services", changes_device=True),

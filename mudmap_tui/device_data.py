@@ -93,11 +93,21 @@ class DeviceReader:
             return None
         return {str(entry.get("name")): entry for entry in result.get("interfaces", [])}
 
-    async def read_wireguard(self, name: str) -> list[dict[str, Any]]:
-        """Return ``wg.get`` of every WireGuard interface on the device."""
+    async def read_wireguard(self, name: str) -> dict[str, Any]:
+        """Return ``wg.get`` of every WireGuard interface and the device's wg-quick configs.
+
+        ``configs`` is ``wgquick.list``'s list, or None with ``configs_error`` when that call
+        fails, so the running interfaces still show.
+        """
         listing = await self.call(name, "interfaces.list")
         names = [i["name"] for i in listing.get("interfaces", []) if i.get("kind") == "wireguard"]
-        return [await self.call(name, "wg.get", {"name": wg_name}) for wg_name in names]
+        interfaces = [await self.call(name, "wg.get", {"name": wg_name}) for wg_name in names]
+        try:
+            configs = (await self.call(name, "wgquick.list")).get("configs", [])
+        except SshError as error:
+            log.info("%s: reading wgquick.list failed: %s", name, error)
+            return {"interfaces": interfaces, "configs": None, "configs_error": str(error)}
+        return {"interfaces": interfaces, "configs": configs, "configs_error": None}
 
     async def reconnect(self, name: str) -> None:
         """Drop the device's pooled connection, so the next call opens a new one."""

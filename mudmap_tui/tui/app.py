@@ -75,6 +75,7 @@ from mudmap_tui.tui.widgets.tables import (
     BackupsTable,
     InterfacesTable,
     ServicesTable,
+    WgQuickTable,
     WireGuardTable,
 )
 
@@ -210,6 +211,12 @@ class MudmapApp(App[None]):
                     note = Static("", id="services-note", markup=False)
                     note.display = False
                     yield note
+                if tab == "wireguard":
+                    yield contents[tab]
+                    yield Static("wg-quick configs in /etc/wireguard", id="wgquick-title",
+                                 markup=False)
+                    yield WgQuickTable(id="wgquick-table")
+                    continue
                 if tab == "logs":
                     # Shown when journald is missing: the agent can read a file instead.
                     log_file = Input(placeholder="a file in /var/log, such as kern.log; "
@@ -652,7 +659,8 @@ class MudmapApp(App[None]):
     def focused_scope(self) -> str:
         node = self.focused
         scopes = {DeviceTree: "devices", InterfacesTable: "interfaces",
-                  WireGuardTable: "wireguard", ServicesTable: "services",
+                  WireGuardTable: "wireguard", WgQuickTable: "wgquick",
+                  ServicesTable: "services",
                   BackupsTable: "backups"}
         for widget_type, scope in scopes.items():
             if isinstance(node, widget_type):

@@ -42,9 +42,11 @@ from mudmap_tui.tui.widgets.tables import (
     BackupsTable,
     InterfacesTable,
     ServicesTable,
+    WgQuickTable,
     WireGuardTable,
 )
 from mudmap_tui.wg_plan import CLIENT_PRIVATE_KEY
+from mudmap_tui.wgquick_view import config_text
 
 if TYPE_CHECKING:
     from mudmap_tui.tui.app import MudmapApp
@@ -749,6 +751,19 @@ class DeviceHandlers:
         self.guarded_change(name, f"remove peer from {wg_name}", [
             {"method": "wg.peer.remove", "params": {"name": wg_name, "public_key": key}}],
             "wireguard")
+
+    def do_wgquick_show(self) -> None:
+        name = self.need_device()
+        if name is None:
+            return
+        table = self.app.query_one("#wgquick-table", WgQuickTable)
+        config = table.configs.get(table.selected_key or "")
+        if config is None:
+            self.app.notify("select a wg-quick config first", severity="warning")
+            return
+        self.open_dialog("text_view", "TextViewScreen",
+                         (f"wg-quick config {config['name']} ({name})", config_text(config)),
+                         lambda _: None)
 
     # Services.
 

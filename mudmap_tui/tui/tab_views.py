@@ -15,6 +15,7 @@ from mudmap_tui.tui.widgets.tables import (
     BackupsTable,
     InterfacesTable,
     ServicesTable,
+    WgQuickTable,
     WireGuardTable,
 )
 
@@ -67,8 +68,21 @@ class TabViews:
         self.app.query_one("#interfaces-table", InterfacesTable).show_interfaces(rows, drift)
 
     def _show_wireguard(self, name: str | None) -> None:
-        value = self.app.fleet.status(name).extras.get("wireguard") if name else None
-        self.app.query_one("#wireguard-table", WireGuardTable).show_wireguard(value or [])
+        value = (self.app.fleet.status(name).extras.get("wireguard") if name else None) or {}
+        self.app.query_one("#wireguard-table", WireGuardTable).show_wireguard(
+            value.get("interfaces") or [])
+        configs = value.get("configs")
+        self.app.query_one("#wgquick-table", WgQuickTable).show_configs(configs or [])
+        if not value:
+            title = "wg-quick configs in /etc/wireguard"
+        elif configs is None:
+            title = (f"wg-quick configs in /etc/wireguard: cannot be read: "
+                     f"{value.get('configs_error')}")
+        elif not configs:
+            title = "wg-quick configs in /etc/wireguard: none"
+        else:
+            title = f"wg-quick configs in /etc/wireguard: {len(configs)} (v shows one)"
+        self.app.query_one("#wgquick-title", Static).update(title)
 
     def _show_services(self, name: str | None) -> None:
         extras = self.app.fleet.status(name).extras if name else {}

@@ -12,6 +12,7 @@ from mudmap_tui.tui.app import MudmapApp
 from mudmap_tui.tui.messages import TabLoaded
 from mudmap_tui.tui.widgets.device_tree import DeviceTree
 from mudmap_tui.tui.widgets.panes import JournalView
+from mudmap_tui.tui.widgets.tables import WgQuickTable
 from tests.tui.snapshot_fixture import snapshot_app
 
 
@@ -36,8 +37,9 @@ async def test_mtu_key_opens_form_in_mtu(tmp_path: Path) -> None:
 async def test_peer_form_suggests_from_addresses(tmp_path: Path) -> None:
     app = snapshot_app(tmp_path)
     # wg.get carries no addresses; interfaces.list has wg0's 10.8.0.1/24.
-    app.fleet.set_extra("core1", "wireguard", 0.0, [
-        {"name": "wg0", "public_key": "k" * 43 + "=", "listen_port": 51820, "peers": []}])
+    app.fleet.set_extra("core1", "wireguard", 0.0, {"interfaces": [
+        {"name": "wg0", "public_key": "k" * 43 + "=", "listen_port": 51820, "peers": []}],
+        "configs": [], "configs_error": None})
     async with app.run_test(size=(120, 40)) as pilot:
         await open_tab(pilot, app, "wireguard")
         await pilot.press("n")
@@ -129,3 +131,57 @@ async def test_overview_reason_wraps_at_80_columns(tmp_path: Path) -> None:
         shown = str(table.get_row_at(1)[1])
         assert shown.replace("\n", " ") == reason
         assert "\n" in shown
+
+
+WGQUICK_CONFIGS = [
+    {"name": "office", "path": "/etc/wireguard/office.conf", "enabled": True, "running": False,
+     "valid_name": True, "addresses": ["10.77.0.1/24"], "dns": [], "dns_search": [],
+     "listen_port": 51877, "fwmark": None, "mtu": None, "table": None, "save_config": False,
+     "has_private_key": True, "hooks": {"PostUp": ["iptables -A FORWARD -i %i -j ACCEPT"]},
+     "peers": [{"public_key": "p" * 43 + "=", "endpoint": "[2001:db8::1]:51820",
+                "allowed_ips": ["10.77.0.2/32"], "persistent_keepalive": "25",
+                "preshared_key_set": True}],
+     "duplicate_peers": [], "unknown_keys": []},
+    {"name": "broken", "path": "/etc/wireguard/broken.conf", "enabled": False,
+     "running": False, "valid_name": True,
+     "error": "line 3: 'oops' is neither a [Section] nor Key = Value"},
+]
+
+
+async def test_wgquick_table_and_view(tmp_path: Path) -> None:
+    app = snapshot_app(tmp_path)
+    app.fleet.set_extra("core1", "wireguard", 0.0, {
+        "interfaces": [], "configs": WGQUICK_CONFIGS, "configs_error": None})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tab(pilot, app, "wireguard")
+        table = app.query_one("#wgquick-table", WgQuickTable)
+        assert [str(cell) for cell in table.cells_of("office") or ()] == [
+            "office", "enabled", "not running", "10.77.0.1/24", "51877", "1", "-"]
+        broken = table.cells_of("broken") or ()
+        assert str(broken[-1]).startswith("invalid: line 3")
+        assert "2 (v shows one)" in str(app.query_one("#wgquick-title", Static).render())
+        table.focus()
+        table.move_cursor(row=table.get_row_index("office"))
+        await pilot.press("v")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TextViewScreen"
+        text = app.screen.text  # type: ignore[attr-defined]
+        assert "PublicKey = " + "p" * 43 + "=" in text
+        assert "Endpoint = [2001:db8::1]:51820" in text
+        assert "PostUp = iptables -A FORWARD -i %i -j ACCEPT" in text
+        assert "PrivateKey = (set, not shown)" in text
+        assert "PresharedKey = (set, not shown)" in text
+        await pilot.press("q")
+        await pilot.pause()
+        assert type(app.screen).__name__ != "TextViewScreen"
+
+
+async def test_wgquick_read_failure_shown(tmp_path: Path) -> None:
+    app = snapshot_app(tmp_path)
+    app.fleet.set_extra("core1", "wireguard", 0.0, {
+        "interfaces": [], "configs": None, "configs_error": "core1: permission denied"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tab(pilot, app, "wireguard")
+        title = str(app.query_one("#wgquick-title", Static).render())
+        assert title.endswith("cannot be read: core1: permission denied")
+        assert app.query_one("#wgquick-table", WgQuickTable).row_count == 0

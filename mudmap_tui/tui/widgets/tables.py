@@ -10,6 +10,7 @@ from textual.widgets import DataTable
 
 from mudmap_tui.fleet_state import InterfaceRow, format_age, format_bytes, format_rate
 from mudmap_tui.tui.bindings import bindings_for
+from mudmap_tui.wgquick_view import config_cells
 
 MARK = "*"
 
@@ -203,6 +204,21 @@ class WireGuardTable(RowsTable):
                 self.details[key] = {"interface": interface, "peer": peer}
                 rows.append((key, peer_cells(peer)))
         self.set_rows(rows)
+
+
+class WgQuickTable(RowsTable):
+    """The device's wg-quick files in /etc/wireguard, running or not."""
+
+    BINDINGS = bindings_for("wgquick")
+    COLUMNS = ("Config", "Boot", "Interface", "Addresses", "Port", "Peers", "Notes")
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.configs: dict[str, dict[str, Any]] = {}
+
+    def show_configs(self, configs: Sequence[dict[str, Any]]) -> None:
+        self.configs = {str(config.get("name")): config for config in configs}
+        self.set_rows([(name, config_cells(config)) for name, config in self.configs.items()])
 
 
 def _short_key(key: Any) -> str:
