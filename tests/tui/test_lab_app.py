@@ -138,7 +138,7 @@ async def test_declined_diff_changes_nothing(running: tuple[MudmapApp, Pilot[Non
     await pilot.pause()
     form.query_one("#field-name", Input).value = "tuino0"
     form.query_one("#submit", Button).press()
-    await wait_until(pilot, lambda: type(app.screen).__name__ == "ChangePlanScreen",
+    await wait_until(pilot, lambda: plan_dialog_ready(app),
                      "the change's diff dialog")
     assert "+ tuino0 (bridge)" in str(app.screen.body)  # type: ignore[attr-defined]
     app.screen.query_one("#cancel", Button).press()
@@ -383,7 +383,7 @@ async def test_conflict_reports_the_new_diff(running: tuple[MudmapApp, Pilot[Non
         table.focus()
         table.move_cursor(row=table.get_row_index("tuicf0"))
         await pilot.press("u")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChangePlanScreen",
+        await wait_until(pilot, lambda: plan_dialog_ready(app),
                          "the change's diff dialog")
         # Another admin changes the interface while this one reads the diff.
         lab.run("lab3", ["ip", "link", "set", "tuicf0", "mtu", "1400"])
@@ -404,6 +404,11 @@ async def test_conflict_reports_the_new_diff(running: tuple[MudmapApp, Pilot[Non
         lab.run("lab3", ["ip", "link", "del", "tuicf0"], check=False)
 
 
+def plan_dialog_ready(app: MudmapApp) -> bool:
+    """Return True once the change's diff dialog is on screen with its buttons."""
+    return type(app.screen).__name__ == "ChangePlanScreen" and bool(app.screen.query("#apply"))
+
+
 def audit_entries(app: MudmapApp, device: str) -> list[AuditEntry]:
     return audit.list(app.db, device=device)
 
@@ -414,7 +419,7 @@ def actions_of(app: MudmapApp, device: str) -> list[str]:
 
 async def accept_diff(pilot: Pilot[None], app: MudmapApp) -> str:
     """Wait for a guarded change's diff dialog, accept it, and return the diff it showed."""
-    await wait_until(pilot, lambda: type(app.screen).__name__ == "ChangePlanScreen",
+    await wait_until(pilot, lambda: plan_dialog_ready(app),
                      "the change's diff dialog")
     body = str(app.screen.body)  # type: ignore[attr-defined]
     app.screen.query_one("#apply", Button).press()

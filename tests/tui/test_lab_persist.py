@@ -12,7 +12,13 @@ from mudmap_tui.changes import ChangeRunner
 from mudmap_tui.lab import Lab
 from mudmap_tui.tui.app import MudmapApp
 from mudmap_tui.tui.widgets.tables import InterfacesTable
-from tests.tui.test_lab_app import actions_of, audit_entries, running, select, wait_until
+from tests.tui.test_lab_app import (
+    audit_entries,
+    plan_dialog_ready,
+    running,
+    select,
+    wait_until,
+)
 from tests.tui.test_lab_drift import config_cell, op
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
@@ -39,7 +45,7 @@ async def test_form_bridge_persisted(running: tuple[MudmapApp, Pilot[None]],
         await pilot.pause()
         form.query_one("#field-name", Input).value = "tuipst0"
         form.query_one("#submit", Button).press()
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChangePlanScreen",
+        await wait_until(pilot, lambda: plan_dialog_ready(app),
                          "the change's diff dialog")
         dialog = app.screen
         dialog.query_one("#persist", Checkbox).value = True
@@ -49,21 +55,35 @@ async def test_form_bridge_persisted(running: tuple[MudmapApp, Pilot[None]],
         await pilot.pause()
         dialog.query_one("#apply", Button).press()
 
-        await wait_until(pilot, lambda: "change.confirm" in actions_of(app, "lab3"),
-                         "the change's confirm in the audit log")
+        # Earlier tests leave their own change entries for lab3 in the shared inventory.
+        await wait_until(pilot, lambda: confirmed_id(app) is not None,
+                         "this change's confirm in the audit log")
+        applied = next(entry for entry in audit_entries(app, "lab3")
+                       if entry.params.get("id") == confirmed_id(app)
+                       and entry.action == "change.apply")
+        assert applied.params["timeout"] == 30.0
         link = json.loads(lab.run("lab3", ["ip", "-j", "-d", "link", "show", "tuipst0"]).stdout)
         assert link[0]["linkinfo"]["info_kind"] == "bridge"
         stanza = lab.run("lab3", ["cat", STANZA]).stdout
         assert "iface tuipst0" in stanza
-        applied = next(entry for entry in audit_entries(app, "lab3")
-                       if entry.action == "change.apply")
-        assert applied.params["timeout"] == 30.0
-        assert STANZA in applied.params["files"]
         await wait_until(pilot, lambda: config_cell(app, "tuipst0") == "persisted",
                          "tuipst0 shown as persisted")
-    finally:
+
         runner = ChangeRunner(app.pool, db=app.db)
         cleanup = await runner.plan("lab3", [op("interfaces.delete", name="tuipst0")],
                                     persist=True)
         assert (await runner.apply(cleanup, timeout=20)).status == "confirmed"
-    assert lab.run("lab3", ["test", "-e", STANZA], check=False).returncode != 0
+        assert lab.run("lab3", ["test", "-e", STANZA], check=False).returncode != 0
+    finally:
+        lab.run("lab3", ["ip", "link", "del", "tuipst0"], check=False)
+        lab.run("lab3", ["rm", "-f", STANZA, STANZA + ".mudmap-prev"], check=False)
+
+
+def confirmed_id(app: MudmapApp) -> str | None:
+    """Return the id of the confirmed change that persisted tuipst0, or None."""
+    entries = audit_entries(app, "lab3")
+    applied = {str(entry.params.get("id")) for entry in entries
+               if entry.action == "change.apply" and STANZA in (entry.params.get("files") or [])}
+    return next((str(entry.params["id"]) for entry in entries
+                 if entry.action == "change.confirm" and entry.params.get("id") in applied),
+                None)
