@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import string
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -14,13 +16,23 @@ from sqlite_utils import Database
 
 from mudmap_tui.changes import ChangeRunner
 from mudmap_tui.lab import Lab
+from mudmap_tui.lab import paths as lab_paths
 from mudmap_tui.ssh.agent_channel import default_bundle
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store.db import open_database
-from tests.conftest import lab_unavailable_reason
+from tests.conftest import OWNER_FILE, lab_unavailable_reason
 from tests.ssh.conftest import trusting_pool
 
-CHANGES_LAB = "h6c"
+
+def changes_lab_name() -> str:
+    """Name the lab "c" plus this pytest process's id in base 36, so concurrent runs differ."""
+    digits = string.digits + string.ascii_lowercase
+    number = os.getpid() % 36**3
+    suffix = ""
+    for _ in range(3):
+        number, remainder = divmod(number, 36)
+        suffix = digits[remainder] + suffix
+    return os.environ.get("MUDMAP_CHANGES_LAB") or "c" + suffix
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +40,10 @@ def changes_lab() -> Iterator[Lab]:
     reason = lab_unavailable_reason()
     if reason:
         pytest.skip(reason)
-    lab = Lab(CHANGES_LAB, 3)
+    lab = Lab(changes_lab_name(), 3)
     lab.up()
+    # The session lab's fixture takes down labs whose owner process is gone.
+    Path(lab_paths.run_dir(lab.name), OWNER_FILE).write_text(str(os.getpid()))
     try:
         yield lab
     finally:
