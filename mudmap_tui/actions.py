@@ -143,6 +143,8 @@ ACTIONS: tuple[Action, ...] = (
     _a("shell.cancel", "ctrl+c", "Cancel: stop the running command on every device", "shell"),
     _a("shell.search", "ctrl+r", "Search: find an earlier command", "shell"),
     _a("shell.target", "ctrl+t", "Target: device, marked devices or group", "shell"),
+    _a("shell.keep_history", "ctrl+o", "History: keep or stop keeping commands and output",
+       "shell"),
     _a("shell.history_previous", "up", "Previous: command in this target's history", "shell",
        show=False),
     _a("shell.history_next", "down", "Next: command in this target's history", "shell",

@@ -3,7 +3,8 @@
 The history is bounded, because a command's output may hold secrets (``wg showconf``
 prints private keys) and the inventory would otherwise grow with every run: only the
 newest ``KEEP_RUNS`` runs stay, and each device's stored output is cut at
-``STORED_OUTPUT_CAP`` bytes.
+``STORED_OUTPUT_CAP`` bytes. Key material in the output is redacted before it is stored
+(see output_secrets).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timezone
 from sqlite_utils import Database
 
 from mudmap_tui.fleet import DeviceResult
+from mudmap_tui.output_secrets import redact_output
 from mudmap_tui.store.audit import current_actor
 from mudmap_tui.store.timestamps import utc_now
 from mudmap_tui.store.transactions import write_transaction
@@ -42,14 +44,17 @@ def record_run(db: Database, command: str, target: str, started_at: float,
         )
         run_id = int(cursor.lastrowid or 0)
         for result in results:
-            _insert_result(db, run_id, result, output_cap)
+            _insert_result(db, run_id, command, result, output_cap)
         _prune(db, keep_runs)
     return run_id
 
 
-def _insert_result(db: Database, run_id: int, result: DeviceResult, output_cap: int) -> None:
+def _insert_result(db: Database, run_id: int, command: str, result: DeviceResult,
+                   output_cap: int) -> None:
     stdout, stdout_cut = capped_text(result.stdout, output_cap)
     stderr, stderr_cut = capped_text(result.stderr, output_cap - len(stdout.encode()))
+    stdout = redact_output(command, stdout)
+    stderr = redact_output(command, stderr)
     db.execute(
         "INSERT INTO command_results (run_id, device, exit_status, stdout, stderr,"
         " truncated, output_cap_bytes, duration_ms, error)"

@@ -235,6 +235,9 @@ class DeviceHandlers:
     def do_shell_target(self) -> None:
         self.app.shell.cycle_target()
 
+    def do_shell_keep_history(self) -> None:
+        self.app.shell.toggle_history()
+
     def do_shell_history_previous(self) -> None:
         self.app.shell.history_previous()
 

@@ -41,6 +41,8 @@ class ShellController:
         self.cursor = HistoryCursor()
         self._scope: str | None = None
         self._search_text: str | None = None
+        # Off keeps commands and output out of the inventory, like `mudmap run --no-history`.
+        self.keep_history = True
 
     # Target and history.
 
@@ -71,12 +73,24 @@ class ShellController:
         hidden = self.tree.hidden_marked if self.mode == "marked" else 0
         extra = f", {hidden} of them hidden by the filter" if hidden else ""
         running = " · running, ctrl+c cancels" if self.run is not None else ""
+        history = "" if self.keep_history else " · history off"
         self.app.query_one("#shell-pane", ShellPane).set_target_text(
-            f"Target: {description}{extra} · ctrl+t changes it{running}")
+            f"Target: {description}{extra} · ctrl+t changes it{history}{running}")
         if scope != self._scope:
             self._scope = scope
             entries = shell_history.entries(self.app.db, scope) if scope else []
             self.cursor = HistoryCursor(entries)
+
+    def toggle_history(self) -> None:
+        """Turn storing of commands and their output in the inventory off or on again."""
+        self.keep_history = not self.keep_history
+        if self.keep_history:
+            self.app.notify("history on: commands and their output (keys redacted) are "
+                            "stored in the inventory")
+        else:
+            self.app.notify("history off: commands and output are not stored until you "
+                            "press ctrl+o again")
+        self.target_changed()
 
     def cycle_target(self) -> None:
         self.mode = TARGET_MODES[(TARGET_MODES.index(self.mode) + 1) % len(TARGET_MODES)]
@@ -149,7 +163,8 @@ class ShellController:
         self.app.push_screen(confirm(f"Run on {len(names)} devices", body), answered)
 
     def start(self, command: str, names: list[str], scope: str | None) -> None:
-        if scope is not None:
+        keep = self.keep_history
+        if scope is not None and keep:
             shell_history.add(self.app.db, scope, command)
         self.cursor.push(command)
         self.input().value = ""
@@ -175,10 +190,10 @@ class ShellController:
         self.run = fleet.run_command(self.app.pool, names, command, timeout=RUN_TIMEOUT,
                                      on_event=on_event)
         self.target_changed()
-        self.app.run_worker(self._wait(self.run, command, " ".join(names)), group="shell",
-                            exit_on_error=False)
+        self.app.run_worker(self._wait(self.run, command, " ".join(names), keep),
+                            group="shell", exit_on_error=False)
 
-    async def _wait(self, run: FleetRun, command: str, target: str) -> None:
+    async def _wait(self, run: FleetRun, command: str, target: str, keep: bool) -> None:
         try:
             results = await run.wait()
         except Exception as error:  # a failed run must not end the app
@@ -189,7 +204,8 @@ class ShellController:
         try:
             from mudmap_tui.fleet_history import record_run
 
-            record_run(self.app.db, command, target, run.started_at, results)
+            if keep:
+                record_run(self.app.db, command, target, run.started_at, results)
         except Exception:
             log.exception("recording the shell run failed")
         self.app.post_message(ShellRunFinished(f"{ok} of {len(results)} devices succeeded"))

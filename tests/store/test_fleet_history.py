@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlite_utils import Database
 
 from mudmap_tui.fleet import DeviceResult, Outcome
@@ -60,3 +61,29 @@ def test_capped_text_binary_stays_within_cap() -> None:
 
 def test_capped_text_keeps_short_text() -> None:
     assert capped_text("héllo".encode(), 60) == ("héllo", False)
+
+
+KEY = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+
+
+@pytest.mark.parametrize(("command", "output", "stored"), [
+    ("wg showconf wg0", f"[Interface]\nPrivateKey = {KEY}\n[Peer]\nPublicKey = {KEY}\n"
+     f"PresharedKey = {KEY}\n",
+     f"[Interface]\nPrivateKey = <redacted>\n[Peer]\nPublicKey = {KEY}\n"
+     "PresharedKey = <redacted>\n"),
+    ("wg show", f"  public key: {KEY}\n  private key: (hidden)\n  preshared key: {KEY}\n",
+     f"  public key: {KEY}\n  private key: (hidden)\n  preshared key: <redacted>\n"),
+    ("wg genkey | tee k", f"{KEY}\n", "<redacted>\n"),
+    ("wg show wg0 private-key", f"{KEY}\r\n", "<redacted>\r\n"),
+    ("cat /root/.ssh/id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\nbnNz\n"
+     "-----END OPENSSH PRIVATE KEY-----\n",
+     "-----BEGIN OPENSSH PRIVATE KEY-----\n<redacted>\n-----END OPENSSH PRIVATE KEY-----\n"),
+    ("ip -br link", f"wg0 UNKNOWN {KEY}\n", f"wg0 UNKNOWN {KEY}\n"),
+])
+def test_stored_output_redacts_keys(tmp_path: Path, command: str, output: str,
+                                    stored: str) -> None:
+    db = open_database(tmp_path / "inventory.db")
+    record_run(db, command, "r1", 0.0, [result("r1", output.encode(), output.encode())])
+    row = db.execute("SELECT stdout, stderr FROM command_results").fetchone()
+    assert row[0] == stored
+    assert row[1] == stored
