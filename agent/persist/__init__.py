@@ -110,12 +110,17 @@ def _stacked(table: Any, name: str) -> List[str]:
 
 
 def _write_wireguard(name: str, link: Optional[Dict[str, Any]], addresses: List[str]) -> List[str]:
-    from agent.wireguard import device
+    from agent.wireguard import device, keys
 
     if link is None:
         return wgquick_files.write(name, None, None, None, [])
+    preshared_keys = {
+        keys.encode_key(peer.public_key): keys.encode_key(peer.preshared_key)
+        for peer in device.read(name).peers
+        if peer.preshared_key is not None
+    }
     return wgquick_files.write(
-        name, device.describe(name), link, device.private_key(name), addresses
+        name, device.describe(name), link, device.private_key(name), addresses, preshared_keys
     )
 
 

@@ -22,8 +22,15 @@ def paths_for(name: str) -> List[str]:
     return [conf_path(name), files.path(ENABLED_LIST)]
 
 
-def _peer_values(peer: Dict[str, Any]) -> Dict[str, List[str]]:
+# The peer keys that render() removes from a merged [Peer] section when the runtime peer
+# has no such setting.
+OPTIONAL_PEER_KEYS = ("PresharedKey", "Endpoint", "PersistentKeepalive")
+
+
+def _peer_values(peer: Dict[str, Any], preshared_keys: Dict[str, str]) -> Dict[str, List[str]]:
     values = {"PublicKey": [peer["public_key"]]}
+    if preshared_keys.get(peer["public_key"]):
+        values["PresharedKey"] = [preshared_keys[peer["public_key"]]]
     if peer.get("allowed_ips"):
         values["AllowedIPs"] = [", ".join(peer["allowed_ips"])]
     if peer.get("endpoint"):
@@ -40,8 +47,14 @@ def render(
     addresses: List[str],
     mtu: Optional[int],
     existing: str,
+    preshared_keys: Optional[Dict[str, str]] = None,
 ) -> str:
-    """Merge the runtime state into the existing file text, or write a new file."""
+    """Merge the runtime state into the existing file text, or write a new file.
+
+    ``preshared_keys`` maps a peer's public key to its preshared key, both in base64; a
+    peer missing from it gets no PresharedKey line.
+    """
+    preshared_keys = preshared_keys or {}
     config = wgquick.parse(existing) if existing else None
     if config is None:
         config = wgquick.parse("# %s\n[Interface]\n" % (files.HEADER % name))
@@ -59,22 +72,16 @@ def render(
         if key not in wanted:
             config.sections.remove(section)
             continue
-        for item, values in _peer_values(wanted.pop(key)).items():
-            section.set(item, values)
-        for item in ("Endpoint", "PersistentKeepalive"):
-            if item not in _peer_values(state_peer(state, key)):
+        values = _peer_values(wanted.pop(key), preshared_keys)
+        for item, value in values.items():
+            section.set(item, value)
+        for item in OPTIONAL_PEER_KEYS:
+            if item not in values:
                 section.set(item, [])
     for peer in state["peers"]:
         if peer["public_key"] in wanted:
-            config.add_peer(_peer_values(peer))
+            config.add_peer(_peer_values(peer, preshared_keys))
     return config.render()
-
-
-def state_peer(state: Dict[str, Any], key: Optional[str]) -> Dict[str, Any]:
-    for peer in state["peers"]:
-        if peer["public_key"] == key:
-            return peer  # type: ignore[no-any-return]
-    return {"public_key": key}
 
 
 def set_enabled(name: str, enabled: bool) -> bool:
@@ -93,7 +100,12 @@ def write(
     link: Optional[Dict[str, Any]],
     private_key: Optional[bytes],
     addresses: List[str],
+    preshared_keys: Optional[Dict[str, str]] = None,
 ) -> List[str]:
+    """Write NAME.conf (mode 0600 because it contains keys) and the enabled list.
+
+    When the interface is gone (any of the first three arguments is None), remove both.
+    """
     changed = []
     if described is None or link is None or private_key is None:
         if files.remove(conf_path(name)):
@@ -103,7 +115,13 @@ def write(
         return changed
     os.makedirs(files.path(WIREGUARD_DIR), mode=0o700, exist_ok=True)
     text = render(
-        name, described, private_key, addresses, link.get("mtu"), files.read_text(conf_path(name))
+        name,
+        described,
+        private_key,
+        addresses,
+        link.get("mtu"),
+        files.read_text(conf_path(name)),
+        preshared_keys,
     )
     if files.replace(conf_path(name), text, 0o600):
         changed.append(conf_path(name))

@@ -115,6 +115,30 @@ def test_wgquick_merge_keeps_comments(root: Path) -> None:
     assert config.interface.value("PrivateKey") == "A" * 43 + "="
 
 
+def test_wgquick_writes_and_clears_preshared_key(root: Path) -> None:
+    psk = "P" * 43 + "="
+    other_key = "y" * 43 + "="
+    state = {"listen_port": 51820, "fwmark": 0,
+             "peers": [{"public_key": PEER_KEY, "allowed_ips": ["10.0.0.3/32"]},
+                       {"public_key": other_key, "allowed_ips": ["10.0.0.4/32"]}]}
+    wgquick_files.write("wg0", state, {"mtu": None}, bytes(32), [], {PEER_KEY: psk})
+    path = root / "etc/wireguard/wg0.conf"
+    config = wgquick.parse(path.read_text())
+    by_key = {section.value("PublicKey"): section for section in config.peers}
+    assert by_key[PEER_KEY].value("PresharedKey") == psk
+    assert by_key[other_key].value("PresharedKey") is None
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+    # A key that changed replaces the line; a key that was removed drops it.
+    rotated = "Q" * 43 + "="
+    wgquick_files.write("wg0", state, {"mtu": None}, bytes(32), [], {other_key: rotated})
+    config = wgquick.parse(path.read_text())
+    by_key = {section.value("PublicKey"): section for section in config.peers}
+    assert by_key[PEER_KEY].value("PresharedKey") is None
+    assert by_key[other_key].value("PresharedKey") == rotated
+    assert psk in (root / "etc/wireguard/wg0.conf.mudmap-prev").read_text()
+
+
 def test_drift_compare_ignores_dynamic_and_link_local() -> None:
     runtime = {"kind": "bridge", "mtu": 1400, "master": None, "addresses": [
         {"address": "10.0.0.1", "prefixlen": 24, "valid_lifetime": None},

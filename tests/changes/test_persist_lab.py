@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,71 @@ async def test_persisted_links_survive_reboot(changes_lab: Lab, runner: ChangeRu
     assert drift["wgp"]["status"] == "persisted"
     assert drift["wgp"]["source"] == "/etc/wireguard/wgp.conf"
     assert drift["brp"]["status"] == "persisted"
+
+
+def preshared_keys(lab: Lab, device: str, name: str) -> dict[str, str]:
+    """Return ``wg show NAME preshared-keys`` as public key -> key ("(none)" when unset)."""
+    output = lab.run(device, ["wg", "show", name, "preshared-keys"], check=False).stdout
+    return dict(line.split("\t") for line in output.splitlines() if "\t" in line)
+
+
+def persisted_preshared_keys(lab: Lab, device: str, name: str) -> list[str]:
+    text = lab.run(device, ["cat", f"/etc/wireguard/{name}.conf"]).stdout
+    return re.findall(r"^PresharedKey = (\S+)$", text, re.MULTILINE)
+
+
+def genpsk() -> str:
+    return subprocess.run(["wg", "genpsk"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+async def test_persisted_preshared_key_survives_reboot(changes_lab: Lab,
+                                                       runner: ChangeRunner) -> None:
+    device = "lab2"
+    first, second, third = genpsk(), genpsk(), genpsk()
+    plan = await runner.plan(device, [
+        op("wg.create", name="wgk", listen_port=51931, state="up"),
+        op("wg.peer.add", name="wgk", public_key=PEER_KEY, allowed_ips=["10.93.0.2/32"],
+           preshared_key=first),
+    ], persist=True)
+    assert (await runner.apply(plan, timeout=GUARD)).status == "confirmed"
+    try:
+        assert persisted_preshared_keys(changes_lab, device, "wgk") == [first]
+        assert file_mode(changes_lab, device, "/etc/wireguard/wgk.conf") == "600"
+
+        # A change of the key alone is persisted too.
+        rotate = await runner.plan(device, [
+            op("wg.peer.update", name="wgk", public_key=PEER_KEY, preshared_key=second),
+        ], persist=True)
+        assert (await runner.apply(rotate, timeout=GUARD)).status == "confirmed"
+        assert persisted_preshared_keys(changes_lab, device, "wgk") == [second]
+
+        # An unconfirmed change puts the file with the previous key back.
+        unconfirmed = await runner.plan(device, [
+            op("wg.peer.update", name="wgk", public_key=PEER_KEY, preshared_key=third),
+        ], persist=True)
+        await runner.apply(unconfirmed, timeout=6, confirm=False)
+        assert persisted_preshared_keys(changes_lab, device, "wgk") == [third]
+        assert wait_until(
+            lambda: persisted_preshared_keys(changes_lab, device, "wgk") == [second], 16)
+        assert wait_until(
+            lambda: preshared_keys(changes_lab, device, "wgk") == {PEER_KEY: second}, 16)
+        status = await runner.status(device)
+        assert status["pending"] == []
+
+        old_init = changes_lab.init_pid(device)
+        changes_lab.reboot_from_inside(device)
+        assert wait_until(lambda: booted_again(changes_lab, device, old_init), 90, interval=1)
+        assert wait_until(lambda: link(changes_lab, device, "wgk") is not None, 30, interval=1)
+        assert preshared_keys(changes_lab, device, "wgk") == {PEER_KEY: second}
+        assert (await status_after_reboot(runner, device))["pending"] == []
+    finally:
+        after = ChangeRunner(runner.pool.fresh(), bundle=runner.bundle, actor="tester")
+        try:
+            cleanup = await after.plan(device, [op("wg.delete", name="wgk")], persist=True)
+            await after.apply(cleanup, timeout=GUARD)
+        finally:
+            await after.pool.close()
 
 
 async def test_drift_after_out_of_band_address(changes_lab: Lab,
