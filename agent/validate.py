@@ -22,6 +22,9 @@ IFNAME_MAX_BYTES = 15
 # counts 0xa0 (Latin-1 no-break space), which occurs inside UTF-8 sequences such as 'à'.
 # Control bytes are rejected too, so an accepted name always prints as it is.
 _IFNAME_BAD_BYTES = frozenset(b"/:\x7f\xa0") | frozenset(range(0x21))
+# The kernel rejects these names with EINVAL when it registers a link, because the
+# per-interface sysctl directories net/ipv4/conf/all and .../default already exist.
+RESERVED_IFNAMES = ("all", "default")
 
 MTU_MIN = 68
 MTU_MAX = 65535
@@ -118,6 +121,13 @@ def interface_name(field: str, value: Any) -> str:
         )
     if value in (".", ".."):
         raise invalid(field, value, "must not be '.' or '..'")
+    if value in RESERVED_IFNAMES:
+        raise invalid(
+            field,
+            value,
+            "'all' and 'default' are reserved by the kernel for its sysctl directories "
+            "net/ipv4/conf/all and net/ipv4/conf/default; choose another name",
+        )
     if value.startswith("-"):
         # The kernel allows it, but ip, wg and wireguard-go would read such a name as an option.
         raise invalid(field, value, "must not start with '-'")

@@ -37,7 +37,7 @@ def agent_accepts_name(name: str) -> bool:
     raw = name.encode("utf-8", "surrogatepass")
     return (
         1 <= len(raw) <= 15
-        and name not in (".", "..")
+        and name not in (".", "..", "all", "default")
         and not name.startswith("-")
         and not any(b <= 0x20 or b in b"/:\x7f\xa0" for b in raw)
     )
@@ -68,6 +68,14 @@ def test_interface_name_examples() -> None:
     for name in ("", ".", "..", "a/b", "a:b", "a b", "a\tb", "a" * 16, "à" * 8, "é" * 8,
                  "-x", "--version"):
         rejects(validate.interface_name, name)
+
+
+def test_interface_name_rejects_reserved() -> None:
+    for name in ("all", "default"):
+        error = rejects(validate.interface_name, name, "name")
+        assert "reserved by the kernel" in error.message
+    for name in ("All", "alla", "default0"):
+        assert validate.interface_name("name", name) == name
 
 
 @given(st.ip_addresses(), st.integers(min_value=0, max_value=128))
