@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from mudmap_tui.cli.common import open_store, print_json
+from mudmap_tui.cli.common import open_store, positive_int, print_json
 from mudmap_tui.cli.table import format_table
 from mudmap_tui.store import audit
 
@@ -19,8 +19,8 @@ def register(subparsers: Subparsers) -> None:
         "action, parameters with secrets redacted, and the result.")
     parser.add_argument("--device", help="only entries for this device")
     parser.add_argument("--action", help="only entries of this action, such as iface.create")
-    parser.add_argument("--limit", type=int, default=50,
-                        help="number of entries (default %(default)s)")
+    parser.add_argument("--limit", type=positive_int, default=50,
+                        help="number of entries, 1 or more (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="print entries as JSON")
     parser.set_defaults(func=cmd_audit)
 

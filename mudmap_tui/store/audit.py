@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from mudmap_tui.errors import InvalidInput
 from mudmap_tui.store.timestamps import utc_now
 from mudmap_tui.store.transactions import write_transaction
 
@@ -93,7 +94,12 @@ def list(
     action: str | None = None,
     limit: int = 100,
 ) -> builtins.list[AuditEntry]:
-    """Return up to ``limit`` entries, newest first, optionally for one device or action."""
+    """Return up to ``limit`` entries, newest first, optionally for one device or action.
+
+    :raises InvalidInput: ``limit`` is below 1, which SQLite would read as "no limit"
+    """
+    if limit < 1:
+        raise InvalidInput("limit", limit, "use 1 or more")
     where: builtins.list[str] = []
     values: builtins.list[Any] = []
     if device is not None:

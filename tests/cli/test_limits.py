@@ -24,6 +24,8 @@ BAD_LIMITS = [
     ["status", "--timeout", "nan"],
     ["reboot", "lab1", "--yes", "--up-timeout", "0"],
     ["iface", "list", "lab1", "--timeout", "-1"],
+    ["audit", "--limit", "0"],
+    ["audit", "--limit", "-3"],
 ]
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlite_utils import Database
 
+from mudmap_tui.errors import InvalidInput
 from mudmap_tui.store import audit, ui_state
 
 
@@ -83,3 +85,11 @@ def test_ui_state_round_trip(db: Database) -> None:
     assert db.execute("SELECT count(*) FROM ui_state").fetchone()[0] == 1
     ui_state.delete(db, "devices.sort")
     assert ui_state.get(db, "devices.sort") is None
+
+
+@pytest.mark.parametrize("limit", [0, -3])
+def test_list_rejects_limit_below_one(db: Database, limit: int) -> None:
+    audit.record(db, "device.add", device="a")
+
+    with pytest.raises(InvalidInput, match="use 1 or more"):
+        audit.list(db, limit=limit)
