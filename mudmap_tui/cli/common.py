@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from mudmap_tui import paths
+from mudmap_tui.errors import StoreError
 from mudmap_tui.lab import paths as lab_paths
-from mudmap_tui.store.db import open_database
+from mudmap_tui.store.db import StorePathError, open_database
+
+# SQLite's result code for a file that is not a database.
+SQLITE_NOTADB = 26
 
 
 def db_path(args: argparse.Namespace) -> Path:
@@ -37,7 +42,22 @@ def open_store(args: argparse.Namespace) -> Database:
     """
     explicit = bool(getattr(args, "db", None)) or (
         not getattr(args, "demo", False) and bool(os.environ.get("MUDMAP_DB")))
-    return open_database(db_path(args), create_parent=not explicit)
+    try:
+        return open_database(db_path(args), create_parent=not explicit)
+    except StoreError as error:
+        if not is_not_a_database(error.__cause__):
+            raise
+        raise StorePathError(f"{error}; give the path of a mudmap inventory, or of a file "
+                             "that does not exist yet to start an empty one") from None
+
+
+def is_not_a_database(error: BaseException | None) -> bool:
+    """Tell whether SQLite rejected a file because it is not a database at all."""
+    if not isinstance(error, sqlite3.DatabaseError):
+        return False
+    # sqlite_errorcode is new in Python 3.11; 3.10 leaves only the message.
+    code = getattr(error, "sqlite_errorcode", None)
+    return code == SQLITE_NOTADB or (code is None and "not a database" in str(error))
 
 
 def positive_int(text: str) -> int:

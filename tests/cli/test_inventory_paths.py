@@ -102,3 +102,14 @@ def test_demo_lab_name_invalid_exits_2(monkeypatch: pytest.MonkeyPatch,
     assert status == 2
     assert "invalid lab name 'BAD'" in stderr
     assert "MUDMAP_DEMO_LAB" in stderr
+
+
+def test_db_not_sqlite_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not an SQLite file, only some text. " * 4)
+    status = main(["--db", str(garbage), "device", "list"])
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert f"cannot open database {garbage}: file is not a database" in stderr
+    assert "give the path of a mudmap inventory" in stderr
+    assert len(stderr.splitlines()) == 1
