@@ -186,7 +186,7 @@ class MudmapApp(App[None]):
             with Vertical(id="left"):
                 yield DeviceTree(id="devices")
             with Vertical(id="right"):
-                yield Static("", id="data-age")
+                yield Static("", id="data-age", markup=False)
                 with TabbedContent(id="tabs", initial="overview"):
                     yield from self._tab_panes()
         yield FilterBar(placeholder="filter: type to narrow, Enter keeps it, Esc clears",

@@ -149,7 +149,7 @@ def field_row(label: str, control: Widget, field: str) -> ComposeResult:
 
 
 def error_line(field: str) -> Static:
-    line = Static("", id=f"error-{field}", classes="field-error")
+    line = Static("", id=f"error-{field}", classes="field-error", markup=False)
     line.display = False
     return line
 

@@ -79,13 +79,14 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
             dialog.border_title = self.title_text
             with VerticalScroll(id="diff"):
                 yield Static(styled_diff(self.body), id="plan-text")
-            yield Static(self._guard_text(), id="guard-text", classes="dialog-body")
+            yield Static(self._guard_text(), id="guard-text", classes="dialog-body",
+                         markup=False)
             yield MarkedCheckbox("Persist: also write the device's configuration files",
                                  self.plan.persist, id="persist", compact=True)
             with Horizontal(classes="field-row"):
                 yield Label("Rollback in (s)", classes="field-label")
                 yield Input(f"{self.timeout:g}", id="timeout", compact=True)
-            error = Static("", id="plan-error", classes="field-error")
+            error = Static("", id="plan-error", classes="field-error", markup=False)
             error.display = False
             yield error
             with Horizontal(classes="dialog-buttons"):

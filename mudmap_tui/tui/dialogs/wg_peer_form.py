@@ -110,12 +110,12 @@ class PeerFormScreen(FormDialog[dict[str, Any] | None]):
         if not self.view.addresses:
             yield Static(
                 f"{self.view.name} has no address, so no address can be suggested.",
-                classes="field-hint",
+                classes="field-hint", markup=False,
             )
         elif not wg_plan.suggest_allowed_ips(self.view):
             yield Static(
                 f"Every address in {self.view.name}'s subnets is taken; type allowed IPs.",
-                classes="field-hint",
+                classes="field-hint", markup=False,
             )
 
     def on_mount(self) -> None:

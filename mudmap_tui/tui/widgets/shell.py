@@ -21,7 +21,7 @@ class ShellPane(Vertical):
     """Target, input and output of commands run on one or many devices."""
 
     def compose(self) -> ComposeResult:
-        yield Static("Target: none", id="shell-target")
+        yield Static("Target: none", id="shell-target", markup=False)
         yield ShellInput(placeholder="command, Enter runs it; ctrl+r searches history",
                          id="shell-input")
         yield RichLog(id="shell-output", wrap=False, markup=False, max_lines=10000)

@@ -100,6 +100,8 @@ async def test_peer_form_bad_key_and_overlap() -> None:
         assert set(errors) == {"public_key", "endpoint", "persistent_keepalive"}
         assert "invalid public key 'abc'" in errors["public_key"]
         assert "invalid endpoint 'host:1'" in errors["endpoint"]
+        # Error lines are plain text: "[IPv6]" is not read as Textual markup and dropped.
+        assert "[IPv6]:port" in errors["endpoint"]
         assert "invalid persistent keepalive 70000" in errors["persistent_keepalive"]
         assert app.results == []
 
