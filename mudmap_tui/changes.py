@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from mudmap_tui.device_actions import FIXES_BY_KIND, OPTION_METAVARS
+from mudmap_tui.device_actions import command_wording, join_step, next_step, option_wording
 from mudmap_tui.errors import MudmapError
 from mudmap_tui.ssh.agent_channel import AgentBundle, AgentSession, agent_session, default_bundle
 from mudmap_tui.ssh.errors import AgentCallError, AgentConflict, AgentTimedOut, SshError
@@ -84,6 +84,11 @@ class Plan:
     state_hash: str
     persist: bool = False
     files: list[str] = field(default_factory=list)
+    # Effects the device expects beyond the diff, such as an allowed IP that moves from
+    # one WireGuard peer to another.
+    warnings: list[str] = field(default_factory=list)
+    # True when the CLI built ``ops`` from its options, so errors name those options.
+    from_options: bool = False
 
 
 @dataclass
@@ -119,7 +124,8 @@ class ChangeRunner:
         session = await self.session(device)
         return await session.call(method, params or {}, timeout=timeout)
 
-    async def plan(self, device: str, ops: list[dict[str, Any]], persist: bool = False) -> Plan:
+    async def plan(self, device: str, ops: list[dict[str, Any]], persist: bool = False,
+                   from_options: bool = False) -> Plan:
         """Ask the device for the diff of ``ops`` against its runtime state."""
         try:
             result = await self.call(device, "changes.plan", {"ops": ops, "persist": persist})
@@ -129,7 +135,7 @@ class ChangeRunner:
                         str(error))
             raise
         plan = Plan(device, ops, result["diff"], result["text"], result["state_hash"], persist,
-                    result.get("files", []))
+                    result.get("files", []), result.get("warnings", []), from_options)
         self._audit("change.plan", device, {"ops": ops, "diff": plan.diff, "persist": persist})
         return plan
 
@@ -163,7 +169,8 @@ class ChangeRunner:
             return await self.wait_for_rollback(plan.device, change_id, started + timeout)
         except AgentCallError as error:
             self._audit("change.apply", plan.device, {"diff": plan.diff}, "failed", error.message)
-            raise change_failure(plan.device, error, plan.ops) from None
+            raise change_failure(plan.device, error, plan.ops,
+                                 from_options=plan.from_options) from None
         except SshError as error:
             # The change may have cut the path while it was applied; the guard restores it.
             self._audit("change.apply", plan.device, {"diff": plan.diff}, "unknown", str(error))
@@ -277,11 +284,17 @@ class ChangeRunner:
 
 ROLLED_BACK_SUFFIX = "; the change was rolled back"
 FAILED_OP_RE = re.compile(r"ops\[(\d+)\] ([\w.]+): ")
+OP_INDEX_RE = re.compile(r"\bops\[(\d+)\]")
 
 
-def change_failure(device: str, error: AgentCallError, ops: list[dict[str, Any]],
-                   ) -> ChangeFailed:
-    """Turn an agent error on a change into one line naming the device, the value and the fix."""
+def change_failure(device: str, error: AgentCallError, ops: list[Any], *,
+                   from_options: bool = False) -> ChangeFailed:
+    """Turn an agent error on a change into one line naming the device, the value and the fix.
+
+    ``ops`` may hold anything a plan file held, because the agent is the one that rejects
+    a malformed operation. With ``from_options`` the CLI built the operations from its
+    options, so the line names those options instead of the agent's parameters.
+    """
     kind = error.agent_kind if type(error) is not AgentCallError else \
         str(error.data.get("kind", "failed"))
     message = error.message
@@ -289,23 +302,33 @@ def change_failure(device: str, error: AgentCallError, ops: list[dict[str, Any]]
     if rolled_back:
         message = message[:-len(ROLLED_BACK_SUFFIX)]
     match = FAILED_OP_RE.match(message)
-    method = match.group(2) if match else ""
-    if match and len(ops) == 1:
-        # With one operation, its position in the list says nothing to the user.
+    if match and (len(ops) == 1 or from_options):
+        # With one operation its position tells the user nothing, and the user never
+        # listed the operations that the CLI built from options.
         message = message[match.end():]
-        rolled_back = False
-    fix = FIXES_BY_KIND.get(kind, FIXES_BY_KIND["failed"]).format(device=device)
-    wg_ops = [op for op in ops if str(op.get("method", "")).startswith("wg.")]
-    if kind == "not_found" and wg_ops:
-        interface = wg_ops[0].get("params", {}).get("name") or "IFACE"
-        fix = f"check the interface and the peer's key with `mudmap wg show {device} {interface}`"
-    elif kind == "invalid_params" and error.data.get("missing"):
-        field = str(error.data.get("field", "")).rsplit(".", 1)[-1]
-        fix = f"give --{field.replace('_', '-')} {OPTION_METAVARS.get(field, 'VALUE')}"
-    elif kind == "exists" and method == "addresses.add":
-        fix = "choose another address, or remove the existing one first"
+        rolled_back = rolled_back and len(ops) > 1
+    op = _failed_op(message if match is None else match.group(0), ops)
+    method = match.group(2) if match else str(op.get("method", ""))
+    params = op.get("params") if isinstance(op.get("params"), dict) else {}
+    step = next_step(kind, method, message, device, params, error.data)
+    message = command_wording(message, device, params)
+    if from_options:
+        message = option_wording(message, params)
     undone = "; the operations before it were rolled back" if rolled_back else ""
-    return ChangeFailed(f"{device}: {message}{undone}; {fix}", kind)
+    return ChangeFailed(f"{device}: " + join_step(message + undone, step), kind)
+
+
+def _failed_op(message: str, ops: list[Any]) -> dict[str, Any]:
+    """Return the operation that a message names by its index, or the only one; else {}."""
+    found = OP_INDEX_RE.search(message)
+    if found:
+        index = int(found.group(1))
+    elif len(ops) == 1:
+        index = 0
+    else:
+        return {}
+    op = ops[index] if index < len(ops) else None
+    return op if isinstance(op, dict) else {}
 
 
 def outcome_line(outcome: Outcome) -> str:

@@ -18,19 +18,25 @@ from typing import Any, TypeVar
 
 from mudmap_tui.changes import (
     DEFAULT_TIMEOUT,
+    ChangeConflict,
     ChangeRunner,
     Outcome,
+    Plan,
     change_failure,
     outcome_line,
 )
 from mudmap_tui.cli.common import open_store, print_json
 from mudmap_tui.cli.fleet import _make_pool
+from mudmap_tui.device_actions import agent_failure
 from mudmap_tui.errors import InvalidInput
 from mudmap_tui.ssh.errors import AgentCallError, AgentConflict
 from mudmap_tui.store.devices import DeviceStore
 
 Subparsers = argparse._SubParsersAction
 T = TypeVar("T")
+
+# The suffix of the copy the device keeps of a configuration file it rewrites.
+PREVIOUS_SUFFIX = ".mudmap-prev"
 
 
 def register(subparsers: Subparsers) -> None:
@@ -101,7 +107,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def with_runner(args: argparse.Namespace, device: str,
                 work: Callable[[ChangeRunner], Awaitable[T]]) -> T:
-    """Open the inventory and a pool, run ``work`` with a ChangeRunner, close both."""
+    """Open the inventory and a pool, run ``work`` with a ChangeRunner, close both.
+
+    An agent error that ``work`` lets through becomes a message without the agent's method.
+    """
     db = open_store(args)
     try:
         store = DeviceStore(db)
@@ -111,6 +120,8 @@ def with_runner(args: argparse.Namespace, device: str,
         async def run() -> T:
             try:
                 return await work(ChangeRunner(pool, db=db))
+            except AgentCallError as error:
+                raise agent_failure(error) from None
             finally:
                 await pool.close()
 
@@ -119,7 +130,11 @@ def with_runner(args: argparse.Namespace, device: str,
         db.close()
 
 
+PLAN_OP_EXAMPLE = '{"method": "interfaces.update", "params": {"name": "eth0", "mtu": 1400}}'
+
+
 def read_plan_file(path: Path) -> list[dict[str, Any]]:
+    """Read a plan file's operations; each must be an object with "method" and "params"."""
     try:
         data = json.loads(path.read_text())
     except OSError as error:
@@ -130,7 +145,22 @@ def read_plan_file(path: Path) -> list[dict[str, Any]]:
     if not isinstance(ops, list) or not ops:
         raise InvalidInput("--file", str(path),
                            'must hold {"ops": [...]} or a non-empty list of operations')
+    for index, op in enumerate(ops):
+        check_plan_op(path, index, op)
     return ops
+
+
+def check_plan_op(path: Path, index: int, op: Any) -> None:
+    """Raise InvalidInput naming the file and the entry unless ``op`` is an operation object."""
+    if not isinstance(op, dict):
+        raise InvalidInput("--file", str(path), f'ops[{index}] must be an object with "method" '
+                           f'and "params", such as {PLAN_OP_EXAMPLE}')
+    if not isinstance(op.get("method"), str):
+        raise InvalidInput("--file", str(path), f'ops[{index}] has no "method" string; name '
+                           'an agent method, such as "interfaces.update"')
+    if not isinstance(op.get("params"), dict):
+        raise InvalidInput("--file", str(path), f'ops[{index}] has no "params" object; give '
+                           'the method\'s parameters, such as {"name": "eth0", "mtu": 1400}')
 
 
 Ops = list[dict[str, Any]]
@@ -138,43 +168,90 @@ OpsSource = Ops | Callable[[ChangeRunner], Awaitable[Ops]]
 
 
 def run_guarded(args: argparse.Namespace, device: str, ops: OpsSource,
-                check: Callable[[ChangeRunner], Awaitable[None]] | None = None) -> int:
+                check: Callable[[ChangeRunner], Awaitable[None]] | None = None, *,
+                from_options: bool = True) -> int:
     """Plan ``ops``, print the diff, and unless --dry-run apply and confirm them.
 
     :param ops: the operations, or a coroutine function that reads the device to build them
     :param check: runs before the plan and raises to refuse the change (lockout checks)
+    :param from_options: the CLI built ``ops`` from its options, so errors name those
+        options; False for a plan file, whose parameter names the user wrote
     """
+    as_json = getattr(args, "json", False)
 
-    async def work(runner: ChangeRunner) -> tuple[Any, Outcome | None]:
+    async def work(runner: ChangeRunner) -> tuple[Plan, Outcome | None]:
         if check is not None:
             await check(runner)
         planned = ops if isinstance(ops, list) else await ops(runner)
         try:
-            plan = await runner.plan(device, planned, persist=args.persist)
+            plan = await runner.plan(device, planned, persist=args.persist,
+                                     from_options=from_options)
         except AgentConflict:
             raise
         except AgentCallError as error:
-            raise change_failure(device, error, planned) from None
+            raise change_failure(device, error, planned, from_options=from_options) from None
+        if not as_json:
+            print_plan(plan, dry_run=args.dry_run)
         if args.dry_run:
             return plan, None
         confirm = not getattr(args, "no_confirm", False)
-        return plan, await runner.apply(plan, timeout=args.confirm_timeout, confirm=confirm)
+        try:
+            outcome = await runner.apply(plan, timeout=args.confirm_timeout, confirm=confirm)
+        except ChangeConflict as conflict:
+            raise conflict_with_command(conflict, device) from None
+        return plan, outcome
 
     plan, outcome = with_runner(args, device, work)
-    if getattr(args, "json", False):
+    files = written_files(outcome) if outcome else may_write(plan)
+    if as_json:
         print_json({"device": device, "change_id": outcome.change_id if outcome else None,
                     "status": outcome.status if outcome else "planned", "diff": plan.diff,
-                    "text": plan.text, "files": plan.files,
+                    "text": plan.text, "files": files, "warnings": plan.warnings,
                     "outcome": outcome.__dict__ if outcome else None})
-    else:
-        print(plan.text or "no change")
-        for path in plan.files if args.persist else []:
-            print(f"  file: {path}")
-        if outcome is not None:
-            print(outcome_line(outcome))
+    elif outcome is not None:
+        for path in files:
+            print(f"  wrote: {path}")
+        print(outcome_line(outcome))
     if outcome is None or outcome.status in ("confirmed", "pending"):
         return 0
     return 1
+
+
+def print_plan(plan: Plan, *, dry_run: bool) -> None:
+    """Print the diff and the device's warnings, and in a dry run the files it may write."""
+    print(plan.text or "no change")
+    for warning in plan.warnings:
+        print(f"warning: {warning}")
+    if dry_run:
+        for path in may_write(plan):
+            print(f"  may write: {path}")
+
+
+def may_write(plan: Plan) -> list[str]:
+    """Return the configuration files that persisting the plan may write.
+
+    The device also saves each file's previous version as ``.mudmap-prev`` for the rollback;
+    those copies are left out because the user never edits them.
+    """
+    return [path for path in plan.files if not path.endswith(PREVIOUS_SUFFIX)]
+
+
+def written_files(outcome: Outcome) -> list[str]:
+    """Return the files that the change wrote, as the device's change record lists them."""
+    if outcome.status not in ("confirmed", "pending"):
+        return []
+    return list(outcome.record.get("files") or [])
+
+
+def conflict_with_command(conflict: ChangeConflict, device: str) -> ChangeConflict:
+    """Name the mudmap command that confirms the pending change instead of the agent method."""
+    pending = conflict.data.get("pending")
+    if not pending:
+        return conflict
+    message = str(conflict).replace(
+        "confirm it with changes.confirm",
+        f"confirm it with `mudmap changes confirm {device} {pending}`")
+    return ChangeConflict(message, conflict.data)
 
 
 def run_guarded_call(args: argparse.Namespace, device: str, method: str,
@@ -192,7 +269,7 @@ async def delete_ops(runner: ChangeRunner, device: str, name: str) -> Ops:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    return run_guarded(args, args.device, read_plan_file(args.file))
+    return run_guarded(args, args.device, read_plan_file(args.file), from_options=False)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -213,7 +290,17 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_confirm(args: argparse.Namespace) -> int:
-    outcome = with_runner(args, args.device, lambda runner: runner.confirm(args.device, args.id))
+    try:
+        outcome = with_runner(args, args.device,
+                              lambda runner: runner.confirm(args.device, args.id))
+    except ChangeConflict as conflict:
+        if conflict.data.get("status") != "confirmed":
+            raise
+        # Confirming twice is harmless: the change stays as the first confirm left it.
+        outcome = Outcome(args.device, args.id, "confirmed", "already confirmed")
+        if not args.json:
+            print(f"{args.device}: change {args.id} is already confirmed")
+            return 0
     if args.json:
         print_json(outcome.__dict__)
     else:
@@ -248,7 +335,11 @@ def cmd_wgquick(args: argparse.Namespace) -> int:
             continue
         enabled = "enabled" if config["enabled"] else "not enabled"
         print(f"{config['name']}: {enabled}, addresses {', '.join(config['addresses']) or '-'}, "
-              f"listen port {config['listen_port'] or '-'}, {len(config['peers'])} peers")
+              f"listen port {config['listen_port'] or '-'}, {peer_count(len(config['peers']))}")
         for key in config["duplicate_peers"]:
             print(f"    duplicate peer {key}: wg would merge its sections")
     return 0
+
+
+def peer_count(count: int) -> str:
+    return f"{count} peer" if count == 1 else f"{count} peers"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ from mudmap_tui.cli.device_call import add_device_options, call_agent
 from mudmap_tui.errors import InvalidInput
 
 Subparsers = argparse._SubParsersAction
+
+WIREGUARD_KEY_BYTES = 32
 
 
 def register(subparsers: Subparsers) -> None:
@@ -82,11 +86,27 @@ def peer_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _read_preshared_key(path: Path) -> str:
+    """Read a preshared key file; the key itself never appears in an error."""
     try:
-        return path.read_text().strip()
+        key = path.read_text().strip()
     except OSError as error:
-        raise InvalidInput("preshared key file", str(path),
-                           f"cannot be read ({error.strerror}); give a readable file") from None
+        raise InvalidInput("--preshared-key-file", str(path),
+                           f"cannot be read ({error.strerror}); give a readable file, such "
+                           "as one made with `wg genpsk > FILE`") from None
+    if not is_wireguard_key(key):
+        raise InvalidInput("--preshared-key-file", str(path),
+                           "must contain one key: the base64 of 32 bytes, as printed by "
+                           "`wg genpsk`")
+    return key
+
+
+def is_wireguard_key(text: str) -> bool:
+    """Tell whether ``text`` is a WireGuard key in its canonical base64 form of 32 bytes."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == WIREGUARD_KEY_BYTES and base64.b64encode(raw).decode() == text
 
 
 def cmd_show(args: argparse.Namespace) -> int:
