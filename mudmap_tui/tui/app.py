@@ -463,8 +463,22 @@ class MudmapApp(App[None]):
                     extra={"device": message.device, "operation": "status"})
         if status.state is not before_state:
             self._announce_state(message.device, status.state, status.reason)
+            self._check_jump_dependents(message.device)
         if message.device == self.selected_device:
             self.show_selected()
+
+    def _check_jump_dependents(self, name: str) -> None:
+        """Check at once the devices that reach the network through ``name``.
+
+        Their state depends on this one, so waiting for the next sweep would show them
+        online behind a jump host that is down, or down behind one that is back.
+        """
+        if self.inventory is None or self.refresh_interval <= 0:
+            return
+        dependents = [device.name for device in self.inventory.devices.values()
+                      if device.jump == name and (device.name, "status") not in self.inflight]
+        if dependents:
+            self.run_worker(self._sweep(dependents), group="sweep", exit_on_error=False)
 
     def _blame_jump_host(self, status: DeviceStatus) -> None:
         """Name a down jump host as the reason, rather than the connection error behind it."""

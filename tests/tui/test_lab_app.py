@@ -286,6 +286,31 @@ async def test_stopped_sshd_shows_offline_and_recovers(
                      "lab2 online again")
 
 
+async def test_jump_host_down_marks_dependents(
+        running: tuple[MudmapApp, Pilot[None]], lab: Lab) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab-inner", "overview")
+    await wait_until(pilot, lambda: app.fleet.status("lab-inner").state is DeviceState.ONLINE,
+                     "lab-inner online")
+    await select(pilot, app, "lab1", "overview")
+    await wait_until(pilot, lambda: app.fleet.status("lab1").state is DeviceState.ONLINE,
+                     "lab1 online")
+    lab.stop_sshd("lab1")
+    try:
+        await wait_until(pilot, lambda: app.fleet.status("lab1").state is DeviceState.OFFLINE,
+                         "lab1 offline")
+        # lab-inner is not selected and the sweep is off: only its jump host's change
+        # can have checked it.
+        await wait_until(
+            pilot, lambda: app.fleet.status("lab-inner").state is DeviceState.UNREACHABLE,
+            "lab-inner unreachable behind lab1")
+        assert app.fleet.status("lab-inner").reason == "jump host lab1 is offline"
+    finally:
+        lab.start_sshd("lab1")
+    await wait_until(pilot, lambda: app.fleet.status("lab-inner").state is DeviceState.ONLINE,
+                     "lab-inner online again with lab1")
+
+
 async def test_unknown_host_key_accepted_through_dialog(lab: Lab, tmp_path: Path) -> None:
     known_hosts = tmp_path / "known_hosts"
     app = MudmapApp(lab.inventory_path, refresh_interval=1.0, sweep=False, call_timeout=8.0,
