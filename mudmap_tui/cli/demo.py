@@ -8,7 +8,7 @@ import sys
 
 from mudmap_tui.lab import Lab
 from mudmap_tui.lab import paths as lab_paths
-from mudmap_tui.lab.state import LabLayout
+from mudmap_tui.lab.state import LabLayout, sshd_accepts
 
 DEFAULT_SIZE = 3
 
@@ -73,15 +73,29 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     lab = running_lab()
     status = lab.status()
+    for name, record in status.items():
+        if record["state"] == "up":
+            device = lab.devices[name]
+            record["sshd"] = ("answering" if sshd_accepts(device.netns, device.address)
+                              else "not answering")
     if args.json:
         json.dump(status, sys.stdout, indent=2, sort_keys=True)
         print()
-        return 0
-    for name, record in status.items():
-        device = lab.devices[name]
-        via = f" via {device.jump}" if device.jump else ""
-        print(f"{name:<10} {record['state']:<10} {device.address}{via}")
-    return 0 if all(record["state"] == "up" for record in status.values()) else 1
+    else:
+        for name, record in status.items():
+            device = lab.devices[name]
+            via = f" via {device.jump}" if device.jump else ""
+            print(f"{name:<10} {status_text(record):<25} {device.address}{via}")
+    healthy = all(record["state"] == "up" and record["sshd"] == "answering"
+                  for record in status.values())
+    return 0 if healthy else 1
+
+
+def status_text(record: dict[str, object]) -> str:
+    """Return a device's state, with a note when it is up but its sshd accepts no connection."""
+    if record.get("sshd") == "not answering":
+        return f"{record['state']}, sshd not answering"
+    return str(record["state"])
 
 
 def cmd_restart(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,6 +161,31 @@ def sshd_listening(netns: str) -> bool:
         text=True,
     )
     return result.returncode == 0 and bool(result.stdout.strip())
+
+
+# Run inside a device's network namespace: exit 0 when a TCP connect to argv[1]:argv[2]
+# succeeds within 2 seconds. A dead sshd refuses at once; the timeout covers a hung one.
+_CONNECT_PROBE = (
+    "import socket, sys\n"
+    "try:\n"
+    "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()\n"
+    "except OSError:\n"
+    "    sys.exit(1)\n"
+)
+
+
+def sshd_accepts(netns: str, address: str, port: int = 22) -> bool:
+    """Tell whether a TCP connect to ``address``:``port`` succeeds inside the device.
+
+    The connect runs in the device's own network namespace, so it also works for a device
+    behind another one, which the host cannot reach.
+    """
+    result = subprocess.run(
+        ["nsenter", f"--net=/run/netns/{netns}", "--", sys.executable, "-c", _CONNECT_PROBE,
+         address, str(port)],
+        capture_output=True,
+    )
+    return result.returncode == 0
 
 
 def host_pid_namespace() -> str:
