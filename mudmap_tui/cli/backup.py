@@ -124,7 +124,7 @@ def take(db: Database, args: argparse.Namespace, targets: list[str]) -> int:
                       f"missing: {missing}")
                 for error in value["errors"]:
                     print(f"{result.device}: not copied: {error['path']}: {error['error']}")
-        print("\n".join(format_summary(results)), file=sys.stderr)
+        print("\n".join(format_summary(results, exit_column=False)), file=sys.stderr)
     return 0 if all(result.ok for result in results) else 1
 
 

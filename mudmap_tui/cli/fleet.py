@@ -172,15 +172,22 @@ def escape_controls(text: str) -> str:
     )
 
 
-def format_summary(results: Sequence[DeviceResult]) -> list[str]:
+def format_summary(results: Sequence[DeviceResult], *, exit_column: bool = True) -> list[str]:
+    """Format one line per device and a count per outcome.
+
+    :param exit_column: show the remote command's exit status; False for operations that
+        run no command, such as a backup
+    """
     width = max([len(result.device) for result in results] + [6])
-    lines = [f"{'DEVICE':<{width}}  {'RESULT':<9}  {'EXIT':>4}  {'TIME':>7}  NOTE"]
+    exit_header = f"  {'EXIT':>4}" if exit_column else ""
+    lines = [f"{'DEVICE':<{width}}  {'RESULT':<9}{exit_header}  {'TIME':>7}  NOTE"]
     for result in results:
         exit_text = "-" if result.exit_status is None else str(result.exit_status)
+        exit_cell = f"  {exit_text:>4}" if exit_column else ""
         note = result.error or ""
         if result.truncated:
             note = f"output cut at {result.output_cap} bytes" + (f"; {note}" if note else "")
-        lines.append(f"{result.device:<{width}}  {result.outcome.value:<9}  {exit_text:>4}  "
+        lines.append(f"{result.device:<{width}}  {result.outcome.value:<9}{exit_cell}  "
                      f"{result.duration:>6.2f}s  {note}".rstrip())
     counts = {outcome: 0 for outcome in Outcome}
     for result in results:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from mudmap_tui.cli.fleet import LinePrinter, escape_controls
+from mudmap_tui.cli.fleet import LinePrinter, escape_controls, format_summary
 from mudmap_tui.fleet import DeviceFinished, DeviceResult, Outcome, OutputReceived
 
 
@@ -44,3 +44,13 @@ def test_printer_whole_output_has_no_mark() -> None:
 def test_escape_controls_c1_and_delete() -> None:
     assert escape_controls("a\x9bb\x7f") == "a\\x9bb\\x7f"
     assert escape_controls("héllo ✓") == "héllo ✓"
+
+
+def test_backup_summary_has_no_exit_column() -> None:
+    results = [DeviceResult("lab1", Outcome.OK, duration=0.5),
+               DeviceResult("lab2", Outcome.ERROR, duration=1.0, error="connection refused")]
+    lines = format_summary(results, exit_column=False)
+    assert lines[0].split() == ["DEVICE", "RESULT", "TIME", "NOTE"]
+    assert lines[1].split() == ["lab1", "ok", "0.50s"]
+    assert lines[2].split()[:3] == ["lab2", "error", "1.00s"]
+    assert "EXIT" in format_summary(results)[0]
