@@ -24,7 +24,7 @@ from agent.links import (
     netlink_error,
     open_netlink,
 )
-from agent.registry import method
+from agent.registry import method, param_check, state_check
 
 if TYPE_CHECKING:
     from pyroute2 import IPRoute
@@ -161,11 +161,26 @@ def parse_create(params: Any) -> CreateSpec:
 
 
 def check_master(
-    table: LinkTable, name: str, master: str, pending_kinds: Optional[Dict[str, str]] = None
+    table: LinkTable,
+    name: str,
+    master: str,
+    pending_kinds: Optional[Dict[str, str]] = None,
+    port_kind: Optional[str] = None,
 ) -> None:
-    """Check that ``master`` exists (or is about to) and is a kind that takes ports."""
+    """Check that ``master`` exists (or is about to) and is a kind that takes ports.
+
+    ``port_kind`` is the kind of ``name``, when known.
+    """
     pending_kinds = pending_kinds or {}
     kind = pending_kinds[master] if master in pending_kinds else link_kind(table.get(master))
+    if kind == "bridge" and port_kind == "bridge":
+        # The kernel's br_add_if() returns ELOOP when the new port is itself a bridge.
+        raise invalid(
+            "master",
+            master,
+            "%s is a bridge, and a bridge cannot be a port of another bridge; connect the "
+            "two bridges with a veth pair instead, one end a port of each" % name,
+        )
     if kind not in MASTER_KINDS:
         raise AgentError(
             "conflict",
@@ -187,7 +202,7 @@ def check_create(
     if spec.parent and spec.parent not in pending_kinds:
         table.get(spec.parent)
     if spec.master:
-        check_master(table, spec.name, spec.master, pending_kinds)
+        check_master(table, spec.name, spec.master, pending_kinds, spec.kind)
 
 
 def _unsupported_kind(spec: CreateSpec, error: NetlinkError) -> AgentError:
@@ -275,6 +290,34 @@ def _wireguard_create(params: Dict[str, Any]) -> Any:
             kind_name="wireguard",
         )
     return create(params)
+
+
+@param_check("interfaces.create")
+def check_create_params(params: Dict[str, Any]) -> None:
+    params = validate.params_object(params)
+    if params.get("kind") == "wireguard":
+        _wireguard_check("wg.create", params)
+        return
+    parse_create(params)
+
+
+@state_check("interfaces.create")
+def check_create_state(table: LinkTable, params: Dict[str, Any]) -> None:
+    if params.get("kind") == "wireguard":
+        if params["name"] in table.by_name:
+            raise AgentError("exists", "interface %s already exists" % params["name"])
+        return
+    check_create(table, parse_create(params))
+
+
+def _wireguard_check(name: str, params: Dict[str, Any]) -> None:
+    from agent.registry import PARAM_CHECKS
+
+    try:
+        import agent.wireguard  # noqa: F401  (registers the wg.* checks)
+    except ImportError:
+        return
+    PARAM_CHECKS[name](params)
 
 
 @method("interfaces.create")
@@ -403,15 +446,37 @@ def _master_step(link: Message, table: LinkTable, master: Any) -> Dict[str, Any]
     master = validate.interface_name("master", master)
     if master == name:
         raise invalid("master", master, "an interface cannot be its own master")
-    check_master(table, name, master)
+    check_master(table, name, master, port_kind=link_kind(link))
     return {"do": {"master": table.get(master)["index"]}, "undo": {"master": old}}
+
+
+@param_check("interfaces.update")
+def parse_update(params: Any) -> str:
+    """Validate an interfaces.update request without the links; return the name."""
+    params = validate.params_object(params)
+    validate.only(params, ("name", "mtu", "state", "mac", "master", "new_name"))
+    name = validate.interface_name("name", validate.required(params, "name"))
+    if params.get("new_name") is not None:
+        validate.interface_name("new_name", params["new_name"])
+    if params.get("mtu") is not None:
+        validate.mtu("mtu", params["mtu"])
+    if params.get("mac") is not None:
+        validate.mac_address("mac", params["mac"])
+    if params.get("master") is not None:
+        validate.interface_name("master", params["master"])
+    if params.get("state") is not None:
+        validate.admin_state("state", params["state"])
+    return name
+
+
+@state_check("interfaces.update")
+def check_update_state(table: LinkTable, params: Dict[str, Any]) -> None:
+    _update_steps(table.get(params["name"]), table, params)
 
 
 @method("interfaces.update")
 def interfaces_update(params: Dict[str, Any]) -> Dict[str, Any]:
-    params = validate.params_object(params)
-    validate.only(params, ("name", "mtu", "state", "mac", "master", "new_name"))
-    name = validate.interface_name("name", validate.required(params, "name"))
+    name = parse_update(params)
     with open_netlink() as ipr:
         table = LinkTable(*dump())
         link = table.get(name)
@@ -439,21 +504,35 @@ def _apply_steps(ipr: IPRoute, index: int, name: str, steps: List[Dict[str, Any]
         done.append(step)
 
 
-@method("interfaces.delete")
-def interfaces_delete(params: Dict[str, Any]) -> Dict[str, Any]:
+@param_check("interfaces.delete")
+def parse_delete(params: Any) -> str:
     params = validate.params_object(params)
     validate.only(params, ("name",))
-    name = validate.interface_name("name", validate.required(params, "name"))
+    return validate.interface_name("name", validate.required(params, "name"))
+
+
+@state_check("interfaces.delete")
+def check_delete(table: LinkTable, params: Dict[str, Any]) -> None:
+    """Reject deleting a missing link, a physical one or the loopback."""
+    name = params["name"]
+    kind = link_kind(table.get(name))
+    if kind in ("physical", "loopback"):
+        raise AgentError(
+            "invalid_params",
+            "%s is a %s interface and cannot be deleted; set it down instead" % (name, kind),
+            field="name",
+            name=name,
+        )
+
+
+@method("interfaces.delete")
+def interfaces_delete(params: Dict[str, Any]) -> Dict[str, Any]:
+    name = parse_delete(params)
     with open_netlink() as ipr:
         table = LinkTable(*dump())
         link = table.get(name)
         kind = link_kind(link)
-        if kind in ("physical", "loopback"):
-            raise AgentError(
-                "conflict",
-                "%s is a %s interface and cannot be deleted; set it down instead" % (name, kind),
-                name=name,
-            )
+        check_delete(table, {"name": name})
         if kind == "wireguard":
             # wireguard-go serves a userspace interface; deleting only its TUN link would
             # leave the process and its UAPI socket behind.
@@ -520,18 +599,44 @@ def _address_params(params: Any, extra: str) -> Any:
     return params, name
 
 
+@param_check("addresses.add")
+@param_check("addresses.remove")
+def parse_address(params: Any) -> Any:
+    """Validate an addresses.add or addresses.remove request; return name and address."""
+    params, name = _address_params(params, "address")
+    return name, validate.cidr_address("address", validate.required(params, "address"))
+
+
+@state_check("addresses.add")
+def check_address_add(table: LinkTable, params: Dict[str, Any]) -> None:
+    name, address = parse_address(params)
+    index = table.get(name)["index"]
+    check_ipv6_enabled(name, [address])
+    if _find_address(_address_keys(table, index), address) is not None:
+        raise AgentError(
+            "exists", "%s already has address %s" % (name, address.ip.compressed), name=name
+        )
+
+
+@state_check("addresses.remove")
+def check_address_remove(table: LinkTable, params: Dict[str, Any]) -> None:
+    name, address = parse_address(params)
+    index = table.get(name)["index"]
+    if (address.ip, address.network.prefixlen) not in _address_keys(table, index):
+        raise AgentError(
+            "not_found",
+            "%s has no address %s" % (name, validate.format_interface(address)),
+            name=name,
+        )
+
+
 @method("addresses.add")
 def addresses_add(params: Dict[str, Any]) -> Dict[str, Any]:
-    params, name = _address_params(params, "address")
-    address = validate.cidr_address("address", validate.required(params, "address"))
+    name, address = parse_address(params)
     with open_netlink() as ipr:
         table = LinkTable(*dump())
         index = table.get(name)["index"]
-        check_ipv6_enabled(name, [address])
-        if _find_address(_address_keys(table, index), address) is not None:
-            raise AgentError(
-                "exists", "%s already has address %s" % (name, address.ip.compressed), name=name
-            )
+        check_address_add(table, params)
         try:
             _addr(ipr, "add", index, address)
         except netlink.NetlinkError as error:
@@ -541,17 +646,11 @@ def addresses_add(params: Dict[str, Any]) -> Dict[str, Any]:
 
 @method("addresses.remove")
 def addresses_remove(params: Dict[str, Any]) -> Dict[str, Any]:
-    params, name = _address_params(params, "address")
-    address = validate.cidr_address("address", validate.required(params, "address"))
+    name, address = parse_address(params)
     with open_netlink() as ipr:
         table = LinkTable(*dump())
         index = table.get(name)["index"]
-        if (address.ip, address.network.prefixlen) not in _address_keys(table, index):
-            raise AgentError(
-                "not_found",
-                "%s has no address %s" % (name, validate.format_interface(address)),
-                name=name,
-            )
+        check_address_remove(table, params)
         try:
             _addr(ipr, "del", index, address)
         except netlink.NetlinkError as error:
@@ -575,10 +674,23 @@ def _is_managed(key: Any) -> bool:
     return not (key[0].version == 6 and key[0].is_link_local)
 
 
+@param_check("addresses.replace")
+def parse_replace(params: Any) -> Any:
+    """Validate an addresses.replace request; return the name and the addresses."""
+    params, name = _address_params(params, "addresses")
+    return name, _replace_targets(params)
+
+
+@state_check("addresses.replace")
+def check_replace(table: LinkTable, params: Dict[str, Any]) -> None:
+    name, requested = parse_replace(params)
+    table.get(name)
+    check_ipv6_enabled(name, requested)
+
+
 @method("addresses.replace")
 def addresses_replace(params: Dict[str, Any]) -> Dict[str, Any]:
-    params, name = _address_params(params, "addresses")
-    requested = _replace_targets(params)
+    name, requested = parse_replace(params)
     requested_keys = {(address.ip, address.network.prefixlen): address for address in requested}
     with open_netlink() as ipr:
         table = LinkTable(*dump())

@@ -259,7 +259,9 @@ def test_write_errors_leave_device_unchanged(netns: str, agent: AgentProcess) ->
         ("interfaces.update", {"name": "xv0", "master": "xv1"}, "conflict"),
         ("interfaces.update", {"name": "xv0", "new_name": "xbr"}, "exists"),
         ("interfaces.delete", {"name": "nope"}, "not_found"),
-        ("interfaces.delete", {"name": "lo"}, "conflict"),
+        ("interfaces.delete", {"name": "lo"}, "invalid_params"),
+        ("interfaces.create", {"kind": "bridge", "name": "xbr2", "master": "xbr"},
+         "invalid_params"),
     ]
     for method, params, kind in cases:
         error = call_error(agent, method, **params)
