@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import fcntl
+import ipaddress
 import json
 import logging
 import os
@@ -28,11 +29,11 @@ import shutil
 import sys
 import time
 import uuid
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from agent import snapshot, validate
 from agent.errors import AgentError, invalid
-from agent.registry import METHODS, method
+from agent.registry import METHODS, PARAM_CHECKS, STATE_CHECKS, method
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ Op = Tuple[str, Dict[str, Any]]
 
 
 def parse_ops(value: Any) -> List[Op]:
+    """Check the list of operations and validate each one's params in full."""
     items = validate.array("ops", value, MAX_OPS)
     if not items:
         raise invalid("ops", value, "must list at least one operation")
@@ -88,12 +90,67 @@ def parse_ops(value: Any) -> List[Op]:
         if not isinstance(item, dict) or set(item) - {"method", "params"}:
             raise invalid(field, item, 'must be an object with "method" and "params"')
         name = validate.enum(field + ".method", item.get("method"), OP_METHODS)
-        params = item.get("params", {})
+        if "params" not in item:
+            raise AgentError(
+                "invalid_params", '%s has no "params" object' % field, field=field + ".params"
+            )
+        params = item["params"]
         if not isinstance(params, dict):
             raise invalid(field + ".params", params, "must be an object")
-        validate.interface_name(field + ".params.name", params.get("name"))
+        with _at_op(position, name):
+            _check_params(name, params)
         ops.append((name, params))
     return ops
+
+
+def _check_params(name: str, params: Dict[str, Any]) -> None:
+    _load_checks()
+    check = PARAM_CHECKS.get(name)
+    if check is None:
+        # The WireGuard module is missing: the method fails when it runs.
+        validate.interface_name("name", params.get("name"))
+        return
+    check(copy.deepcopy(params))
+
+
+def _load_checks() -> None:
+    """Import the modules that register the checks, as the server does for their methods."""
+    from agent import links_write  # noqa: F401
+
+    with contextlib.suppress(ImportError):
+        from agent import wireguard  # noqa: F401
+
+
+@contextlib.contextmanager
+def _at_op(position: int, name: str) -> Iterator[None]:
+    """Prefix an error with the operation that caused it, as a failed apply does."""
+    try:
+        yield
+    except AgentError as error:
+        error.message = "ops[%d] %s: %s" % (position, name, error.message)
+        error.args = (error.message,)
+        raise
+
+
+def check_state(ops: List[Op]) -> None:
+    """Check each operation against the current links before anything is applied.
+
+    Only operations whose interfaces no earlier operation of the change touches are
+    checked, because the links an earlier operation changes are known only after it ran.
+    """
+    from agent.links import read_table
+
+    table = read_table()
+    touched: Set[str] = set()
+    for position, (name, params) in enumerate(ops):
+        names = set(touched_names([(name, params)]))
+        if isinstance(params.get("parent"), str):
+            names.add(params["parent"])
+        check = STATE_CHECKS.get(name)
+        if check is not None and not names & touched:
+            with _at_op(position, name):
+                check(table, copy.deepcopy(params))
+        touched |= names
 
 
 def touched_names(ops: List[Op]) -> List[str]:
@@ -109,10 +166,15 @@ def touched_names(ops: List[Op]) -> List[str]:
 # Predicting the state after a change, to show the diff before anything is applied.
 
 
-def simulate(entries: List[snapshot.Entry], ops: List[Op]) -> Dict[str, snapshot.Entry]:
+def simulate(
+    entries: List[snapshot.Entry], ops: List[Op], warnings: Optional[List[str]] = None
+) -> Dict[str, snapshot.Entry]:
+    """Predict the interfaces after ``ops``; effects the caller may not expect go to warnings."""
     state = {entry["name"]: snapshot.public_view(entry) for entry in entries}
     for name, params in ops:
-        SIMULATORS[name](state, params)
+        notes = SIMULATORS[name](state, params)
+        if notes and warnings is not None:
+            warnings.extend(notes)
     return state
 
 
@@ -220,25 +282,75 @@ def _sim_wg_delete(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> 
     state[params["name"]] = {"name": params["name"], "exists": False}
 
 
-def _sim_peer(state: Dict[str, snapshot.Entry], params: Dict[str, Any], remove: bool) -> None:
+def _sim_peer(
+    state: Dict[str, snapshot.Entry], params: Dict[str, Any], remove: bool
+) -> List[str]:
     wireguard = _wireguard(state, params["name"])
     peers = [p for p in wireguard.get("peers", []) if p["public_key"] != params.get("public_key")]
+    warnings: List[str] = []
     if not remove:
         old = [p for p in wireguard.get("peers", []) if p["public_key"] == params.get("public_key")]
         peer = dict(old[0]) if old else {"public_key": params.get("public_key")}
         for key in ("endpoint", "allowed_ips", "persistent_keepalive"):
             if key in params:
                 peer[key] = params[key]
+        if params.get("endpoint"):
+            peer["endpoint"] = _endpoint_text(params["endpoint"])
         # Only whether a key is set: the diff and the state hash never carry the key.
         if "preshared_key" in params:
             peer["preshared_key_set"] = bool(params["preshared_key"])
         else:
             peer.setdefault("preshared_key_set", False)
+        if "allowed_ips" in params:
+            warnings = _take_allowed_ips(params["name"], peer, peers)
         peers.append(peer)
     wireguard["peers"] = sorted(peers, key=lambda p: str(p["public_key"]))
+    return warnings
 
 
-SIMULATORS = {
+def _endpoint_text(value: str) -> str:
+    """Write an endpoint as the device reports it, so both sides of a diff look alike."""
+    from agent.wireguard import params
+    from agent.wireguard.model import format_endpoint
+
+    return format_endpoint(params.endpoint(value))
+
+
+def _take_allowed_ips(
+    interface: str, peer: Dict[str, Any], others: List[Dict[str, Any]]
+) -> List[str]:
+    """Remove ``peer``'s allowed IPs from the other peers, as WireGuard does; describe each move.
+
+    WireGuard routes each allowed IP to one peer only, so giving a peer a network that
+    another peer of the interface has moves it. A network that only overlaps (10.0.0.0/24
+    and 10.0.0.2/32) stays with both peers.
+    """
+    from agent.wireguard import params
+
+    # Sorted as the device lists them, so the predicted state matches a later snapshot.
+    networks = sorted(params.allowed_ips(list(peer.get("allowed_ips") or [])))
+    peer["allowed_ips"] = networks
+    warnings = []
+    for other in others:
+        kept = []
+        for network in other.get("allowed_ips") or []:
+            if str(ipaddress.ip_network(network, strict=False)) not in networks:
+                kept.append(network)
+                continue
+            warnings.append(
+                "allowed IP %s moves from peer %s to peer %s on %s"
+                % (network, _short_key(other), _short_key(peer), interface)
+            )
+        other["allowed_ips"] = kept
+    return warnings
+
+
+def _short_key(peer: Dict[str, Any]) -> str:
+    return str(peer["public_key"])[:8] + "\u2026"
+
+
+# Each simulator changes the state in place. A list it returns contains warnings for the plan.
+SIMULATORS: Dict[str, Callable[[Dict[str, snapshot.Entry], Dict[str, Any]], Any]] = {
     "interfaces.create": _sim_create,
     "interfaces.update": _sim_update,
     "interfaces.delete": _sim_delete,
@@ -479,11 +591,13 @@ def _plan(ops: List[Op], persist: bool) -> Dict[str, Any]:
     names = touched_names(ops)
     files = persistence.files_for(names, ops) if persist else []
     taken = snapshot.capture(names, files)
-    predicted = simulate(taken["interfaces"], ops)
+    warnings: List[str] = []
+    predicted = simulate(taken["interfaces"], ops, warnings)
     entries = diff(taken["interfaces"], predicted)
     return {
         "snapshot": taken,
         "diff": entries,
+        "warnings": warnings,
         "text": format_diff(entries),
         "state_hash": snapshot.state_hash(taken["interfaces"]),
         "files": files,
@@ -503,8 +617,9 @@ def changes_plan(params: Dict[str, Any]) -> Dict[str, Any]:
     persist = validate.boolean("persist", params.get("persist", False))
     if persist:
         _check_persist(ops)
+    check_state(ops)
     plan = _plan(ops, persist)
-    return {key: plan[key] for key in ("diff", "text", "state_hash", "files")}
+    return {key: plan[key] for key in ("diff", "text", "state_hash", "files", "warnings")}
 
 
 def _check_persist(ops: List[Op]) -> None:
@@ -525,6 +640,7 @@ def changes_apply(params: Dict[str, Any]) -> Dict[str, Any]:
         _check_persist(ops)
     with change_lock():
         refuse_if_pending()
+        check_state(ops)
         plan = _plan(ops, persist)
         if plan["state_hash"] != expected:
             raise AgentError(

@@ -178,7 +178,13 @@ def capture(names: List[str], files: Optional[List[str]] = None) -> Dict[str, An
 
 
 def _public_peer(peer: Dict[str, Any]) -> Dict[str, Any]:
+    from agent.wireguard.model import format_endpoint
+
     view = dict(peer)
+    endpoint = view.get("endpoint")
+    if isinstance(endpoint, list):
+        # The snapshot keeps [host, port] for restoring; the diff shows wg's host:port text.
+        view["endpoint"] = format_endpoint((endpoint[0], int(endpoint[1])))
     # Only whether a key is set, so adding or removing one still changes the state hash.
     view["preshared_key_set"] = bool(view.pop("preshared_key", None))
     return view

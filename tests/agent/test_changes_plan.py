@@ -38,6 +38,107 @@ def test_parse_ops_rejects(ops: list[Any]) -> None:
     assert caught.value.kind == "invalid_params"
 
 
+@pytest.mark.parametrize(("item", "expected"), [
+    ({"method": "interfaces.create", "params": {"kind": "wireguard", "name": "wg0",
+                                                "listen_port": 70000}},
+     "ops[0] interfaces.create: invalid listen_port 70000"),
+    ({"method": "wg.create", "params": {"name": "wg0", "listen_port": 70000}},
+     "ops[0] wg.create: invalid listen_port 70000"),
+    ({"method": "wg.peer.add", "params": {"name": "wg0", "public_key": "A" * 43 + "=",
+                                          "allowed_ips": ["10.9.0.2/32"],
+                                          "persistent_keepalive": 70000}},
+     "ops[0] wg.peer.add: invalid persistent_keepalive 70000"),
+    ({"method": "wg.peer.update", "params": {"name": "wg0", "public_key": "A" * 43 + "=",
+                                             "endpoint": "10.0.0.1:0"}},
+     "ops[0] wg.peer.update: invalid endpoint '10.0.0.1:0'"),
+    ({"method": "interfaces.update", "params": {"name": "eth0", "mtu": 10}},
+     "ops[0] interfaces.update: invalid mtu 10"),
+    ({"method": "interfaces.create", "params": {"kind": "bridge", "name": "br3",
+                                                "listen_port": 1}},
+     "ops[0] interfaces.create: unknown parameter 'listen_port'"),
+    ({"method": "interfaces.create", "params": {"kind": "bridge", "name": "default"}},
+     "ops[0] interfaces.create: invalid name 'default'"),
+    ({"method": "addresses.add", "params": {"name": "eth0", "address": "10.0.0.1/33"}},
+     "ops[0] addresses.add: invalid address '10.0.0.1/33'"),
+    ({"method": "interfaces.create"}, 'ops[0] has no "params" object'),
+])
+def test_parse_ops_validates_params(item: dict[str, Any], expected: str) -> None:
+    with pytest.raises(AgentError) as caught:
+        changes.parse_ops([item])
+    assert caught.value.kind == "invalid_params"
+    assert caught.value.message.startswith(expected)
+
+
+def link_message(index: int, name: str, kind: str | None, **attributes: Any) -> dict[str, Any]:
+    """Build a link as the agent's netlink dump returns it."""
+    message: dict[str, Any] = {"index": index, "ifi_type": 1, "flags": 0x1,
+                               "IFLA_IFNAME": name, "IFLA_MTU": 1500}
+    if kind is not None:
+        message["IFLA_LINKINFO"] = {"IFLA_INFO_KIND": kind}
+    message.update(attributes)
+    return message
+
+
+@pytest.fixture
+def links(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Serve a fixed set of links to the state checks in place of the netlink dump."""
+    from agent import links as links_module
+
+    table = links_module.LinkTable([
+        link_message(1, "lo", None, ifi_type=772, flags=0x9),
+        link_message(2, "eth0", None),
+        link_message(3, "br0", "bridge"),
+        link_message(4, "br1", "bridge"),
+        link_message(5, "mv0", "macvlan", IFLA_MIN_MTU=68, IFLA_MAX_MTU=1500),
+    ], [])
+    monkeypatch.setattr(links_module, "read_table", lambda: table)
+
+
+def state_error(ops: list[tuple[str, dict[str, Any]]]) -> AgentError:
+    with pytest.raises(AgentError) as caught:
+        changes.check_state(ops)
+    return caught.value
+
+
+def test_state_check_rejects_loopback_delete(links: None) -> None:
+    error = state_error([op("interfaces.delete", name="lo")])
+    assert error.kind == "invalid_params"
+    assert error.message == ("ops[0] interfaces.delete: lo is a loopback interface and cannot "
+                             "be deleted; set it down instead")
+
+
+def test_state_check_rejects_mtu_above_link_max(links: None) -> None:
+    error = state_error([op("interfaces.update", name="mv0", mtu=9000)])
+    assert error.kind == "invalid_params"
+    assert "link mv0 accepts an MTU from 68 to 1500" in error.message
+
+
+def test_state_check_rejects_bridge_in_bridge(links: None) -> None:
+    for ops in ([op("interfaces.update", name="br1", master="br0")],
+                [op("interfaces.create", kind="bridge", name="br3", master="br0")]):
+        error = state_error(ops)
+        assert error.kind == "invalid_params"
+        assert "a bridge cannot be a port of another bridge" in error.message
+        assert "veth pair" in error.message
+
+
+def test_state_check_names_second_op(links: None) -> None:
+    error = state_error([op("interfaces.update", name="eth0", mtu=1400),
+                         op("interfaces.delete", name="nosuch")])
+    assert error.kind == "not_found"
+    assert error.message == "ops[1] interfaces.delete: interface nosuch not found"
+
+
+def test_state_check_skips_links_of_earlier_ops(links: None) -> None:
+    changes.check_state([
+        op("interfaces.create", kind="bridge", name="br5"),
+        op("addresses.add", name="br5", address="10.0.5.1/24"),
+        op("interfaces.create", kind="macvlan", name="mv5", parent="br5"),
+        op("addresses.add", name="eth0", address="10.0.6.1/24"),
+        op("addresses.remove", name="eth0", address="10.0.6.1/24"),
+    ])
+
+
 def test_touched_names_include_new_name_peer_and_master() -> None:
     ops = [op("interfaces.update", name="eth0", new_name="wan0", master="br0"),
            op("interfaces.create", kind="veth", name="v0", peer="v1")]
@@ -108,6 +209,77 @@ def test_preshared_key_shows_as_set_only() -> None:
     assert change["before"]["peers"][0]["preshared_key_set"] is False
     assert change["after"]["peers"][0]["preshared_key_set"] is True
     assert psk not in repr(entry) + changes.format_diff([entry])
+
+
+def wireguard_with_peers(*peers: dict[str, Any]) -> list[dict[str, Any]]:
+    return [bridge("wg0", kind="wireguard", settings={}, wireguard={
+        "private_key": "secret", "listen_port": 51820, "fwmark": 0, "peers": list(peers)})]
+
+
+def test_allowed_ip_moves_to_updated_peer() -> None:
+    holder = "A" * 43 + "="
+    taker = "B" * 43 + "="
+    before = wireguard_with_peers(
+        {"public_key": holder, "allowed_ips": ["10.9.0.2/32", "10.9.1.0/24"]},
+        {"public_key": taker, "allowed_ips": ["10.9.0.3/32"]})
+    warnings: list[str] = []
+    after = changes.simulate(before, [
+        op("wg.peer.update", name="wg0", public_key=taker,
+           allowed_ips=["10.9.0.2/32", "10.9.1.0/25"])], warnings)
+    peers = {peer["public_key"]: peer for peer in after["wg0"]["wireguard"]["peers"]}
+    assert peers[taker]["allowed_ips"] == ["10.9.0.2/32", "10.9.1.0/25"]
+    # The exact network moves; the overlapping /24 stays with its peer.
+    assert peers[holder]["allowed_ips"] == ["10.9.1.0/24"]
+    assert warnings == ["allowed IP 10.9.0.2/32 moves from peer AAAAAAAA\u2026 to peer "
+                        "BBBBBBBB\u2026 on wg0"]
+    (entry,) = changes.diff(before, after)
+    (change,) = [c for c in entry["changes"] if c["field"] == "wireguard"]
+    before_peers = {p["public_key"]: p for p in change["before"]["peers"]}
+    after_peers = {p["public_key"]: p for p in change["after"]["peers"]}
+    assert before_peers[holder]["allowed_ips"] == ["10.9.0.2/32", "10.9.1.0/24"]
+    assert after_peers[holder]["allowed_ips"] == ["10.9.1.0/24"]
+
+
+def test_allowed_ip_moves_to_added_peer() -> None:
+    holder = "A" * 43 + "="
+    newcomer = "C" * 43 + "="
+    before = wireguard_with_peers({"public_key": holder, "allowed_ips": ["fd00:9::2/128"]})
+    warnings: list[str] = []
+    after = changes.simulate(before, [
+        op("wg.peer.add", name="wg0", public_key=newcomer, allowed_ips=["fd00:9:0::2/128"])],
+        warnings)
+    peers = {peer["public_key"]: peer for peer in after["wg0"]["wireguard"]["peers"]}
+    assert peers[holder]["allowed_ips"] == []
+    assert peers[newcomer]["allowed_ips"] == ["fd00:9::2/128"]
+    assert len(warnings) == 1
+    assert "fd00:9::2/128 moves from peer AAAAAAAA" in warnings[0]
+
+
+def test_disjoint_allowed_ips_give_no_warning() -> None:
+    before = wireguard_with_peers({"public_key": "A" * 43 + "=", "allowed_ips": ["10.9.0.2/32"]})
+    warnings: list[str] = []
+    changes.simulate(before, [
+        op("wg.peer.add", name="wg0", public_key="C" * 43 + "=", allowed_ips=["10.9.0.4/32"])],
+        warnings)
+    assert warnings == []
+
+
+def test_endpoints_share_one_format() -> None:
+    key = "A" * 43 + "="
+    other = "C" * 43 + "="
+    before = wireguard_with_peers(
+        {"public_key": key, "allowed_ips": [], "endpoint": ["fd00:89::2", 51820]},
+        {"public_key": other, "allowed_ips": [], "endpoint": ["10.0.0.9", 51820]})
+    after = changes.simulate(before, [
+        op("wg.peer.update", name="wg0", public_key=key, endpoint="[fd00:89::3]:51821")])
+    (entry,) = changes.diff(before, after)
+    (change,) = [c for c in entry["changes"] if c["field"] == "wireguard"]
+    before_peers = {p["public_key"]: p for p in change["before"]["peers"]}
+    after_peers = {p["public_key"]: p for p in change["after"]["peers"]}
+    assert before_peers[key]["endpoint"] == "[fd00:89::2]:51820"
+    assert after_peers[key]["endpoint"] == "[fd00:89::3]:51821"
+    assert before_peers[other]["endpoint"] == "10.0.0.9:51820"
+    assert after_peers[other]["endpoint"] == "10.0.0.9:51820"
 
 
 def test_public_view_hides_private_key() -> None:
