@@ -149,6 +149,8 @@ ACTIONS: tuple[Action, ...] = (
        show=False),
     _a("shell.history_next", "down", "Next: command in this target's history", "shell",
        show=False),
+    _a("shell.leave", "escape", "Leave: the command line, for the output and ] [ tab keys",
+       "shell", show=False),
     # Backups of the selected device.
     _a("backup.mark", "space", "Mark: mark a backup to compare", "backups"),
     _a("backup.diff", "d", "Diff: compare two backups", "backups"),

@@ -740,16 +740,22 @@ class MudmapApp(App[None]):
         self.query_one("#shell-input").focus()
 
     def focus_active_tab(self) -> None:
-        if self.active_tab == "shell":
-            self.query_one("#shell-input").focus()
-            return
+        """Focus the active tab's table or output, or its input when it has nothing else.
+
+        An input would take the next ] or [ as text, so stepping through the tabs would
+        stop at the Shell tab; : or Tab reaches the command line from its output.
+        """
         pane = self.query_one("#tabs", TabbedContent).active_pane
-        if pane is not None:
-            for widget in pane.query("*"):
-                # A hidden widget, such as the Logs tab's file input, would take keys unseen.
-                if widget.focusable and widget.display:
-                    widget.focus()
-                    return
+        if pane is None:
+            return
+        # A hidden widget, such as the Logs tab's file input, would take keys unseen.
+        candidates = [widget for widget in pane.query("*") if widget.focusable and widget.display]
+        for widget in sorted(candidates, key=lambda widget: isinstance(widget, Input)):
+            widget.focus()
+            return
+
+    def do_shell_leave(self) -> None:
+        self.query_one("#shell-output").focus()
 
     # Filtering the focused tree or table.
 

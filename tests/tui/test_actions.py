@@ -214,4 +214,15 @@ async def test_tab_switch_focuses_tab_table(tmp_path: Path) -> None:
         await pilot.press("]", "]", "]", "]")
         await pilot.pause()
         assert app.active_tab == "shell"
+        # The output takes focus, so the next ] switches tabs instead of typing into the input.
+        assert app.focused is app.query_one("#shell-output")
+        await pilot.press("]")
+        await pilot.pause()
+        assert app.active_tab == "backups"
+        await pilot.press("[", "colon")
+        await pilot.pause()
         assert app.focused is app.query_one("#shell-input")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is app.query_one("#shell-output")
+        assert app.query_one("#shell-input", Input).value == ""

@@ -198,6 +198,11 @@ class InterfaceFormScreen(FormDialog[dict[str, Any] | None]):
         self.kind = event.value if isinstance(event.value, str) else None
         for kind in CREATABLE_KINDS:
             self.query_one(f"#kind-{kind}").display = kind == self.kind
+        if self.kind is not None:
+            # The "missing kind" error of an earlier submit no longer applies.
+            error = self.query_one("#error-kind", Static)
+            error.update("")
+            error.display = False
 
     def _values(self, fields: tuple[str, ...], prefix: str = "") -> dict[str, Any]:
         values = {}

@@ -124,6 +124,7 @@ async def test_kind_picker_switches_fields() -> None:
         assert "missing kind" in shown_errors(app)["kind"]
         app.screen.query_one("#field-kind", Select).value = "bridge"
         await pilot.pause()
+        assert "kind" not in shown_errors(app)
         assert "bridge-stp" in visible_fields(app)
         assert "vlan-id" not in visible_fields(app)
         app.screen.query_one("#field-bridge-stp", Checkbox).value = True
