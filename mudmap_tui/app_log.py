@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from mudmap_tui import paths
 
 LOG_FILE_NAME = "mudmap.log"
-FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(device)s/%(operation)s] %(message)s"
+FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s %(context)s%(message)s"
 # Records the log pane keeps for when it is opened later.
 BACKLOG = 500
 
@@ -30,6 +31,18 @@ class ContextFilter(logging.Filter):
             if not hasattr(record, name):
                 setattr(record, name, "-")
         return True
+
+
+class ContextFormatter(logging.Formatter):
+    """Put ``[device/operation]`` before the message, unless the message starts with it.
+
+    The SSH layer's DeviceLogger writes that prefix itself, so it is not printed twice.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        context = f"[{getattr(record, 'device', '-')}/{getattr(record, 'operation', '-')}] "
+        record.context = "" if record.getMessage().startswith(context) else context
+        return super().format(record)
 
 
 class PaneHandler(logging.Handler):
@@ -57,8 +70,10 @@ def log_file_path() -> Path:
 def install(path: Path | None = None, level: int = logging.INFO,
             ) -> tuple[logging.Handler, PaneHandler]:
     """Attach a file handler and a pane handler to the ``mudmap`` logger; return both."""
-    file_handler = logging.FileHandler(path or log_file_path(), encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter(FILE_FORMAT))
+    path = path or log_file_path()
+    _create_private(path)
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(ContextFormatter(FILE_FORMAT))
     file_handler.addFilter(ContextFilter())
     file_handler.setLevel(level)
     pane_handler = PaneHandler(level)
@@ -71,6 +86,14 @@ def install(path: Path | None = None, level: int = logging.INFO,
     if logger.level == logging.NOTSET or logger.level > level:
         logger.setLevel(level)
     return file_handler, pane_handler
+
+
+def _create_private(path: Path) -> None:
+    """Create the log file with mode 0600, as it names hosts, users and commands."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def uninstall(*handlers: logging.Handler) -> None:
