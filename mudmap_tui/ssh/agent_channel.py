@@ -28,6 +28,7 @@ from mudmap_tui.ssh.errors import (
     PythonMissing,
     PythonTooOld,
     RemoteDiskError,
+    SshError,
     SudoPasswordRequired,
     TimedOut,
     agent_error_from_json,
@@ -87,10 +88,12 @@ fi
 """
 
 # Starts the cached zipapp after checking its SHA-256 (sha256sum is far cheaper than a
-# python3 start); exits 97 when the file is missing or differs.
+# python3 start); exits 97 when the file is missing or differs. The touch records the
+# start in the file's mtime, which PRUNE reads as its last use.
 FAST_START = r"""
 file="$HOME/{cache}/{filename}"
 [ -f "$file" ] && [ "$(sha256sum < "$file" | cut -c1-64)" = {sha256} ] || exit 97
+touch -c "$file" 2>/dev/null
 [ "$(id -u)" = 0 ] && exec python3 -I "$file"
 exec sudo -n python3 -I "$file"
 """
@@ -99,6 +102,17 @@ exec sudo -n python3 -I "$file"
 UPLOAD = (
     'tmp="$HOME/{cache}/.{filename}.$$" && cat > "$tmp" '
     '&& mv -f "$tmp" "$HOME/{cache}/{filename}" || {{ rm -f "$tmp"; exit 1; }}'
+)
+
+# Days a zipapp version may go unused before an upload of another version removes it.
+# Another controller may still run an older version, so recent ones stay. The agent's
+# first start of the new version then removes unpacked copies whose archive is gone.
+PRUNE_AFTER_DAYS = 30
+# Removes unused versions and upload leftovers; prints each path it removes.
+PRUNE = (
+    'find "$HOME/{cache}" -maxdepth 1 -type f \\( -name "mudmap-agent-*.pyz" '
+    '-mtime +{days} -o -name ".mudmap-agent-*.pyz.*" -mtime +1 \\) '
+    '! -name "{filename}" -print -exec rm -f {{}} +'
 )
 
 NOT_A_FILE = "not-a-regular-file"
@@ -262,7 +276,23 @@ class AgentSession:
             await self._upload()
             await self._verify()
             self.upload_count += 1
+            await self._prune()
         return probe
+
+    async def _prune(self) -> None:
+        """Remove versions unused for PRUNE_AFTER_DAYS; a failure only costs disk space."""
+        command = PRUNE.format(cache=CACHE_DIR, filename=self.bundle.filename,
+                               days=PRUNE_AFTER_DAYS)
+        try:
+            result = await run_checked(self.connection, command, timeout=SETUP_TIMEOUT,
+                                       operation="agent prune")
+        except SshError as error:
+            self.log.info("removing unused agent versions failed: %s", error)
+            return
+        removed = result.stdout.decode(errors="replace").split()
+        if removed:
+            self.log.info("removed %d unused agent files: %s", len(removed),
+                          ", ".join(path.rsplit("/", 1)[-1] for path in removed))
 
     async def _probe(self) -> DeviceProbe:
         script = PROBE.format(cache=CACHE_DIR, filename=self.bundle.filename)
@@ -292,8 +322,6 @@ class AgentSession:
                                    "the login user is not root and sudo is not installed; "
                                    "log in as root or install sudo")
 
-    # NOTE: older zipapp versions and their unpacked copies stay in the cache directory.
-    # Nothing removes them yet, because another controller may still run one of them.
     async def _upload(self) -> None:
         self.log.info("uploading agent %s (%d bytes)", self.bundle.sha256[:12],
                       len(self.bundle.data))

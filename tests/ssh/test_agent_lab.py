@@ -182,3 +182,26 @@ async def test_old_python_named_on_device(lab: Lab, tmp_path: Path) -> None:
         await pool.close()
         lab.run("lab3", ["umount", real])
     assert "3.11" in lab.run("lab3", ["python3", "--version"]).stdout
+
+
+async def test_upload_prunes_unused_versions(lab: Lab, tmp_path: Path) -> None:
+    cache = f"/root/{CACHE_DIR}"
+    old = f"{cache}/mudmap-agent-{'0' * 64}.pyz"
+    recent = f"{cache}/mudmap-agent-{'1' * 64}.pyz"
+    leftover = f"{cache}/.mudmap-agent-{'2' * 64}.pyz.sftp"
+    lab.run("lab3", ["sh", "-c",
+                     f"rm -rf /root/.cache/mudmap && mkdir -p {cache} && "
+                     f"touch {old} {recent} {leftover} && "
+                     f"touch -d '40 days ago' {old} {leftover} && "
+                     f"touch -d '2 days ago' {recent}"])
+    pool = trusting_pool(lab, tmp_path / "known_hosts")
+    try:
+        session = await start_agent(pool, "lab3")
+        assert session.uploaded is True
+    finally:
+        await pool.close()
+    names = set(lab.run("lab3", ["ls", "-A", cache]).stdout.split())
+    assert agent_bundle().filename in names
+    assert recent.rsplit("/", 1)[-1] in names
+    assert old.rsplit("/", 1)[-1] not in names
+    assert leftover.rsplit("/", 1)[-1] not in names
