@@ -21,11 +21,23 @@ def test_macvlan_without_parent(cli: LabCli, lab: Lab) -> None:
     assert "h5mv9" not in device_links(lab, DEVICE)
 
 
-def test_missing_peer_suggests_wg_show(cli: LabCli) -> None:
+def test_missing_wg_iface_suggests_iface_list(cli: LabCli) -> None:
+    # `mudmap wg show` of the missing interface would fail the same way.
     result = cli.run("wg", "peer", "remove", DEVICE, "h5wg9", PUBLIC_KEY)
     assert result.returncode == 1
-    assert f"mudmap wg show {DEVICE} h5wg9" in result.stderr
-    assert "iface list" not in result.stderr
+    assert f"`mudmap iface list {DEVICE}`" in result.stderr
+    assert "wg show" not in result.stderr
+
+
+def test_missing_peer_suggests_wg_show(cli: LabCli) -> None:
+    cli.ok("iface", "create", DEVICE, "h5wg8", "--kind", "wireguard", "--listen-port", "51876")
+    try:
+        result = cli.run("wg", "peer", "remove", DEVICE, "h5wg8", PUBLIC_KEY)
+        assert result.returncode == 1
+        assert f"`mudmap wg show {DEVICE} h5wg8`" in result.stderr
+        assert "iface list" not in result.stderr
+    finally:
+        cli.ok("iface", "delete", DEVICE, "h5wg8")
 
 
 def test_existing_address_suggests_another(cli: LabCli, lab: Lab) -> None:
