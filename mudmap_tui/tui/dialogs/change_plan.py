@@ -12,7 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from mudmap_tui.changes import Plan
 from mudmap_tui.tui.dialogs.backup_diff import styled_diff
-from mudmap_tui.tui.dialogs.base import ERROR_MARK, Dialog, MarkedCheckbox
+from mudmap_tui.tui.dialogs.base import ERROR_MARK, WARNING_MARK, Dialog, MarkedCheckbox
 
 # The agent accepts rollback timeouts in this range (agent/changes.py).
 MIN_TIMEOUT = 5.0
@@ -30,8 +30,10 @@ class ApplyChoice:
 
 
 def plan_text(plan: Plan) -> str:
-    """Return the diff, followed by the configuration files a persisted plan writes."""
+    """Return the diff, the device's warnings, and the files a persisted plan writes."""
     text = plan.text or "no runtime change"
+    if plan.warnings:
+        text += "\n\n" + "\n".join(f"{WARNING_MARK} warning: {line}" for line in plan.warnings)
     files = [path for path in plan.files if not path.endswith(".mudmap-prev")]
     if plan.persist and files:
         text += "\n\nConfiguration files it may write (the previous version is kept):\n"

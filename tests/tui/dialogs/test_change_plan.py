@@ -95,6 +95,16 @@ async def test_timeout_out_of_range_blocks_apply() -> None:
     assert not app.results[0].plan.persist
 
 
+async def test_plan_warnings_shown() -> None:
+    plan = plan_for(False)
+    plan.warnings = ["allowed IP 10.9.0.2/32 moves from peer mW7n76Db… to peer M4+n…"]
+    app = DialogApp(ChangePlanScreen("Apply to lab1: add peer?", plan, Replanner(), 60.0,
+                                     "lab1"))
+    async with app.run_test(size=SMALL_TERMINAL):
+        assert ("! warning: allowed IP 10.9.0.2/32 moves from peer mW7n76Db… to peer M4+n…"
+                in text_of(app, "#plan-text"))
+
+
 async def test_escape_cancels_change() -> None:
     replan = Replanner()
     app = DialogApp(dialog(replan))
