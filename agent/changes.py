@@ -640,7 +640,6 @@ def changes_apply(params: Dict[str, Any]) -> Dict[str, Any]:
         _check_persist(ops)
     with change_lock():
         refuse_if_pending()
-        check_state(ops)
         plan = _plan(ops, persist)
         if plan["state_hash"] != expected:
             raise AgentError(
@@ -650,6 +649,8 @@ def changes_apply(params: Dict[str, Any]) -> Dict[str, Any]:
                 text=plan["text"],
                 state_hash=plan["state_hash"],
             )
+        # After the hash, so a stale plan gets the conflict and the new diff.
+        check_state(ops)
         change_id = _new_id(params.get("id"))
         meta = _arm(change_id, plan, ops, timeout, persist, params.get("actor"))
     return _run_ops(change_id, meta, ops, persist, step_delay)

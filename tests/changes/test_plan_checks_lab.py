@@ -47,12 +47,21 @@ def change_records(lab: Lab) -> list[str]:
     return sorted(result.stdout.split())
 
 
-async def rejected(runner: ChangeRunner, ops: list[dict[str, Any]]) -> AgentCallError:
-    """Send ``ops`` to changes.plan and to changes.apply; both must reject them alike."""
+async def rejected(runner: ChangeRunner, ops: list[dict[str, Any]],
+                   same_names: list[dict[str, Any]] | None = None) -> AgentCallError:
+    """Send ``ops`` to changes.plan and to changes.apply; both must reject them alike.
+
+    changes.apply compares the state hash before it checks the links, so ``same_names``
+    are valid operations on the same interfaces, whose plan supplies a matching hash.
+    Without them the hash is a dummy, which suits errors in the params alone.
+    """
     with pytest.raises(AgentCallError) as planned:
         await runner.plan(DEVICE, ops)
+    state_hash = "0" * 64
+    if same_names is not None:
+        state_hash = (await runner.plan(DEVICE, same_names)).state_hash
     with pytest.raises(AgentCallError) as applied:
-        await runner.call(DEVICE, "changes.apply", {"ops": ops, "state_hash": "0" * 64})
+        await runner.call(DEVICE, "changes.apply", {"ops": ops, "state_hash": state_hash})
     assert applied.value.agent_kind == planned.value.agent_kind
     assert applied.value.message == planned.value.message
     return planned.value
@@ -68,30 +77,35 @@ async def wireguard(changes_lab: Lab, runner: ChangeRunner) -> Any:
     await runner.apply(cleanup, timeout=GUARD)
 
 
-@pytest.mark.parametrize(("ops", "kind", "expected"), [
-    ([op("interfaces.delete", name="lo")], "invalid_params",
+@pytest.mark.parametrize(("ops", "same_names", "kind", "expected"), [
+    ([op("interfaces.delete", name="lo")], [op("interfaces.update", name="lo", state="up")],
+     "invalid_params",
      "ops[0] interfaces.delete: lo is a loopback interface and cannot be deleted"),
-    ([op("interfaces.create", kind="wireguard", name="wgx", listen_port=70000)],
+    ([op("interfaces.create", kind="wireguard", name="wgx", listen_port=70000)], None,
      "invalid_params", "ops[0] interfaces.create: invalid listen_port 70000"),
-    ([op("interfaces.update", name="eth0", mtu=70000)], "invalid_params",
+    ([op("interfaces.update", name="eth0", mtu=70000)], None, "invalid_params",
      "ops[0] interfaces.update: invalid mtu 70000"),
-    ([op("interfaces.create", kind="bridge", name="all")], "invalid_params",
+    ([op("interfaces.create", kind="bridge", name="all")], None, "invalid_params",
      "ops[0] interfaces.create: invalid name 'all'"),
     ([op("interfaces.update", name="eth0", mtu=1400), op("interfaces.delete", name="nosuch")],
+     [op("interfaces.update", name="eth0", mtu=1400),
+      op("interfaces.create", kind="bridge", name="nosuch")],
      "not_found", "ops[1] interfaces.delete: interface nosuch not found"),
 ])
 async def test_input_errors_rejected_before_guard(changes_lab: Lab, runner: ChangeRunner,
-                                                  ops: list[dict[str, Any]], kind: str,
-                                                  expected: str) -> None:
+                                                  ops: list[dict[str, Any]],
+                                                  same_names: list[dict[str, Any]] | None,
+                                                  kind: str, expected: str) -> None:
     records = change_records(changes_lab)
     mtu = link(changes_lab, DEVICE, "eth0")["mtu"]  # type: ignore[index]
-    error = await rejected(runner, ops)
+    error = await rejected(runner, ops, same_names)
     assert error.agent_kind == kind
     assert error.message.startswith(expected)
     # No change was armed, so none was applied, rolled back or recorded.
     assert change_records(changes_lab) == records
     assert link(changes_lab, DEVICE, "eth0")["mtu"] == mtu  # type: ignore[index]
     assert link(changes_lab, DEVICE, "wgx") is None
+    assert link(changes_lab, DEVICE, "nosuch") is None
     assert (await runner.status(DEVICE))["pending"] == []
 
 
@@ -121,8 +135,10 @@ def test_cli_exits_2_for_loopback_delete(changes_lab: Lab, tmp_path: Path,
 async def test_own_public_key_as_peer_rejected(changes_lab: Lab, runner: ChangeRunner,
                                                wireguard: str) -> None:
     own_key = changes_lab.run(DEVICE, ["wg", "show", wireguard, "public-key"]).stdout.strip()
-    error = await rejected(runner, [op("wg.peer.add", name=wireguard, public_key=own_key,
-                                       allowed_ips=["10.94.0.9/32"])])
+    error = await rejected(runner,
+                           [op("wg.peer.add", name=wireguard, public_key=own_key,
+                               allowed_ips=["10.94.0.9/32"])],
+                           [op("wg.set", name=wireguard, listen_port=51940)])
     assert error.agent_kind == "invalid_params"
     assert f"that is {wireguard}'s own public key" in error.message
     assert "vanished" not in error.message
@@ -134,9 +150,16 @@ async def test_bridge_as_port_of_bridge_rejected(changes_lab: Lab,
                                        op("interfaces.create", kind="bridge", name="brinner")])
     assert (await runner.apply(setup, timeout=GUARD)).status == "confirmed"
     try:
-        for ops in ([op("interfaces.create", kind="bridge", name="brnew", master="brouter")],
-                    [op("interfaces.update", name="brinner", master="brouter")]):
-            error = await rejected(runner, ops)
+        cases = [
+            ([op("interfaces.create", kind="bridge", name="brnew", master="brouter")],
+             [op("interfaces.create", kind="bridge", name="brnew"),
+              op("interfaces.update", name="brouter", state="down")]),
+            ([op("interfaces.update", name="brinner", master="brouter")],
+             [op("interfaces.update", name="brinner", state="down"),
+              op("interfaces.update", name="brouter", state="down")]),
+        ]
+        for ops, same_names in cases:
+            error = await rejected(runner, ops, same_names)
             assert error.agent_kind == "invalid_params"
             assert "a bridge cannot be a port of another bridge" in error.message
             assert "ELOOP" not in error.message
