@@ -177,9 +177,14 @@ async def test_deleted_bridge_comes_back(changes_lab: Lab, runner: ChangeRunner)
     try:
         plan = await runner.plan("lab2", [op("interfaces.delete", name="brdel")])
         assert [entry["name"] for entry in plan.diff if entry["action"] == "delete"] == ["brdel"]
-        await runner.apply(plan, timeout=GUARD, confirm=False)
+        pending = await runner.apply(plan, timeout=GUARD, confirm=False)
         assert link(changes_lab, "lab2", "brdel") is None
-        assert wait_until(lambda: link(changes_lab, "lab2", "brdel") is not None, ROLLBACK_BOUND)
+        # The rollback recreates the link before its addresses and ports, so the checks
+        # wait for the rollback's own record rather than for the link alone.
+        assert pending.change_id is not None
+        outcome = await runner.wait_for_rollback("lab2", pending.change_id,
+                                                 pending.record["deadline"])
+        assert outcome.status == "rolled_back"
         bridge = link(changes_lab, "lab2", "brdel")
         assert addresses(bridge) == ["10.66.0.1/24", "fd66::1/64"]
         assert bridge is not None and bridge["mtu"] == 1400
