@@ -1,4 +1,4 @@
-"""``journal.tail``: the last lines of the system log, from journald or from /var/log.
+"""``journal.tail`` and ``journal.files``: the system log, from journald or from /var/log.
 
 With journald running, entries come from ``journalctl -o json``. Without it, only plain
 files directly inside /var/log can be read, by a base name that is checked so the request
@@ -151,6 +151,9 @@ def read_file(lines: int, name: Optional[str]) -> Dict[str, Any]:
                 "path": path,
                 "entries": [{"message": line} for line in found],
             }
+    if name is not None and os.path.isdir(candidates[0]):
+        raise invalid("file", name, "must be a file directly in /var/log, not a directory",
+                      "give the name of a file in it")
     if name is not None:
         raise AgentError("not_found", "log file %s not found" % candidates[0])
     raise AgentError(
@@ -158,6 +161,41 @@ def read_file(lines: int, name: Optional[str]) -> Dict[str, Any]:
         "journald is not running and neither /var/log/syslog nor /var/log/messages exists; "
         "name a file in /var/log, such as `mudmap logs DEVICE --file kern.log`",
     )
+
+
+# Files in /var/log that hold binary records or compressed text, which a tail cannot show.
+BINARY_LOGS = ("wtmp", "btmp", "lastlog", "faillog")
+COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2", ".zst", ".lz4")
+MAX_FILES = 500
+
+
+@method("journal.files")
+def files(params: Any) -> Dict[str, Any]:
+    """List the text files directly in /var/log that ``journal.tail`` can read, newest first."""
+    validate.only(validate.params_object(params), ())
+    found = []
+    try:
+        names = os.listdir(LOG_DIR)
+    except FileNotFoundError:
+        names = []
+    except PermissionError:
+        raise AgentError(
+            "permission_denied", "cannot list %s; run the agent as root" % LOG_DIR
+        ) from None
+    for name in names:
+        if not _FILE_RE.match(name) or name in BINARY_LOGS or name.endswith(COMPRESSED_SUFFIXES):
+            continue
+        try:
+            path = log_file(name)
+            info = os.stat(path)
+        except (AgentError, OSError):
+            continue
+        if not os.path.isfile(path):
+            continue
+        found.append({"name": name, "size": info.st_size, "mtime": info.st_mtime})
+    found.sort(key=lambda entry: (-entry["mtime"], entry["name"]))
+    return {"journald": journald_running(), "files": found[:MAX_FILES],
+            "truncated": len(found) > MAX_FILES}
 
 
 @method("journal.tail")

@@ -67,7 +67,8 @@ def unit_name(value: Any) -> str:
     """
     rule = (
         "must be a systemd unit name such as ssh.service or getty@tty1.service: at most "
-        "255 bytes of letters, digits and ':_.-\\', at most one '@', and a unit type suffix"
+        "255 bytes of letters, digits, ':', '_', '.', '-' and backslash, at most one '@', "
+        "and a unit type suffix"
     )
     if not isinstance(value, str) or not value or value.startswith("-"):
         raise invalid("name", value, rule)

@@ -118,6 +118,37 @@ def test_missing_named_file_not_found(log_dir: Path) -> None:
     assert raised.value.kind == "not_found"
 
 
+def test_directory_named_invalid(log_dir: Path) -> None:
+    (log_dir / "apt").mkdir()
+    with pytest.raises(AgentError) as raised:
+        journal.tail({"file": "apt"})
+    assert raised.value.kind == "invalid_params"
+    assert "not a directory" in str(raised.value)
+
+
+def test_files_lists_readable_newest_first(log_dir: Path, tmp_path: Path) -> None:
+    for name, mtime in (("syslog", 300), ("auth.log", 200), ("kern.log", 100),
+                        ("wtmp", 400), ("syslog.2.gz", 500), (".hidden", 600)):
+        (log_dir / name).write_text("x\n")
+        os.utime(log_dir / name, (mtime, mtime))
+    (log_dir / "apt").mkdir()
+    outside = tmp_path / "secret"
+    outside.write_text("no\n")
+    os.symlink(outside, log_dir / "escape.log")
+
+    result = journal.files({})
+
+    assert [entry["name"] for entry in result["files"]] == ["syslog", "auth.log", "kern.log"]
+    assert result["files"][0] == {"name": "syslog", "size": 2, "mtime": 300.0}
+    assert result["journald"] is False
+    assert result["truncated"] is False
+
+
+def test_files_without_log_dir(log_dir: Path) -> None:
+    log_dir.rmdir()
+    assert journal.files({})["files"] == []
+
+
 def test_no_default_file_unsupported(log_dir: Path) -> None:
     with pytest.raises(AgentError) as raised:
         journal.tail({})
