@@ -8,6 +8,7 @@ from typing import Any
 
 from mudmap_tui.cli.common import print_json
 from mudmap_tui.cli.device_call import add_device_options, call_agent
+from mudmap_tui.fleet_state import format_bytes
 
 Subparsers = argparse._SubParsersAction
 
@@ -26,6 +27,8 @@ def register(subparsers: Subparsers) -> None:
                       help="only entries since this time: Unix seconds or ISO 8601 with an "
                       "offset, such as 2026-12-04T20:00:00+00:00 (needs journald)")
     logs.add_argument("--file", help="read this file in /var/log instead of the journal")
+    logs.add_argument("--list-files", action="store_true",
+                      help="list the files in /var/log that --file can read, newest first")
     add_device_options(logs)
     logs.set_defaults(func=cmd_logs)
 
@@ -42,12 +45,30 @@ def tail_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+    if args.list_files:
+        return list_files(args)
     result = call_agent(args, args.device, "journal.tail", tail_params(args))
     if args.json:
         print_json(result)
         return 0
     for entry in result.get("entries", []):
         print(format_entry(entry))
+    return 0
+
+
+def list_files(args: argparse.Namespace) -> int:
+    result = call_agent(args, args.device, "journal.files", {})
+    if args.json:
+        print_json(result)
+        return 0
+    source = "the journal" if result.get("journald") else "/var/log/syslog or messages"
+    print(f"without --file: {source}")
+    for entry in result.get("files", []):
+        moment = datetime.datetime.fromtimestamp(float(entry["mtime"]))
+        print(f"{entry['name']:<32} {format_bytes(int(entry['size'])):>10}  "
+              f"{moment:%Y-%m-%d %H:%M}")
+    if result.get("truncated"):
+        print("(only the newest 500 files are listed)")
     return 0
 
 

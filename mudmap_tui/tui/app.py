@@ -30,6 +30,7 @@ from textual.widgets import (
     Footer,
     Header,
     Input,
+    Select,
     Static,
     TabbedContent,
     TabPane,
@@ -65,7 +66,7 @@ from mudmap_tui.tui.messages import (
 )
 from mudmap_tui.tui.screens.help import HelpScreen
 from mudmap_tui.tui.shell_controller import ShellController
-from mudmap_tui.tui.tab_views import TabViews
+from mudmap_tui.tui.tab_views import DEFAULT_LOG_SOURCE, TabViews
 from mudmap_tui.tui.widgets.device_tree import DeviceTree
 from mudmap_tui.tui.widgets.filter_bar import FilterBar
 from mudmap_tui.tui.widgets.panes import JournalView, LogPane, OverviewTable
@@ -218,11 +219,14 @@ class MudmapApp(App[None]):
                     yield WgQuickTable(id="wgquick-table")
                     continue
                 if tab == "logs":
-                    # Shown when journald is missing: the agent can read a file instead.
-                    log_file = Input(placeholder="a file in /var/log, such as kern.log; "
-                                     "Enter reads it", id="logs-file", compact=True)
+                    # The journal or a file in /var/log, from the agent's journal.files.
+                    log_file: Select[str] = Select([], prompt="log source", allow_blank=True,
+                                                   id="logs-file", compact=True)
                     log_file.display = False
                     yield log_file
+                    note = Static("", id="logs-note", markup=False)
+                    note.display = False
+                    yield note
                 yield contents[tab]
 
     def on_mount(self) -> None:
@@ -406,6 +410,8 @@ class MudmapApp(App[None]):
             log.info("%s: closing the connection timed out", name)
 
     async def _load_tab(self, name: str, tab: str) -> None:
+        if tab == "logs":
+            await self._load_log_files(name)
         try:
             log_file = self.log_files.get(name) if tab == "logs" else None
             if log_file:
@@ -417,6 +423,16 @@ class MudmapApp(App[None]):
             self.post_message(TabLoaded(name, tab, self.clock(), error=error))
             return
         self.post_message(TabLoaded(name, tab, self.clock(), value=value))
+
+    async def _load_log_files(self, name: str) -> None:
+        """Read the device's /var/log files for the Logs tab's source list."""
+        try:
+            value = await self.reader.call(name, "journal.files")
+        except Exception as error:  # the tail below still shows the default source
+            log.info("%s: listing log files failed: %s", name, error,
+                     extra={"device": name, "operation": "logs"})
+            return
+        self.post_message(TabLoaded(name, "logs.files", self.clock(), value=value))
 
     def sweep_statuses(self) -> None:
         """Check the status of the devices the tree shows, a few at a time, in the background.
@@ -775,15 +791,18 @@ class MudmapApp(App[None]):
         if target is not None:
             target.set_filter(event.value)
 
-    @on(Input.Submitted, "#logs-file")
-    def _log_file_submitted(self, event: Input.Submitted) -> None:
+    @on(Select.Changed, "#logs-file")
+    def _log_file_chosen(self, event: Select.Changed) -> None:
         name = self.selected_device
         if name is None:
             return
-        if event.value.strip():
-            self.log_files[name] = event.value.strip()
-        else:
+        chosen = event.value if isinstance(event.value, str) else DEFAULT_LOG_SOURCE
+        if chosen == self.log_files.get(name, DEFAULT_LOG_SOURCE):
+            return
+        if chosen == DEFAULT_LOG_SOURCE:
             self.log_files.pop(name, None)
+        else:
+            self.log_files[name] = chosen
         self.do_app_refresh()
 
     @on(Input.Submitted, "#filter")

@@ -6,8 +6,9 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from textual.widgets import Input, Static
+from textual.widgets import Select, Static
 
+from mudmap_tui.fleet_state import format_bytes
 from mudmap_tui.store import audit
 from mudmap_tui.tui.widgets.panes import JournalView, OverviewTable, journal_lines, overview_rows
 from mudmap_tui.tui.widgets.tables import (
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mudmap.tui")
 AUDIT_ROWS = 200
+# The Logs tab's source list value for the journal, or syslog/messages without journald.
+DEFAULT_LOG_SOURCE = "-"
 
 
 # Short enough that an 80-column terminal still shows the action and its result.
@@ -96,18 +99,44 @@ class TabViews:
 
     def _show_logs(self, name: str | None) -> None:
         status = self.app.fleet.status(name) if name else None
-        value = status.extras.get("logs") if status else None
-        lines = journal_lines(value or {})
-        error = status.extras.get("logs.error") if status else None
-        unsupported = status.extras.get("logs.unsupported") if status else None
-        log_file = self.app.query_one("#logs-file", Input)
-        log_file.display = bool(unsupported or (name and name in self.app.log_files))
+        extras = status.extras if status else {}
+        lines = journal_lines(extras.get("logs") or {})
+        error = extras.get("logs.error")
+        unsupported = extras.get("logs.unsupported")
+        listing = extras.get("logs.files")
+        chosen = self.app.log_files.get(name or "", DEFAULT_LOG_SOURCE)
+        self._show_log_sources(listing, chosen)
+        note = ""
         if not lines and unsupported:
-            lines = [f"Logs are not available on this device: {unsupported}",
-                     "Type a file name in /var/log above and press Enter to read it."]
+            note = f"Logs are not available on this device: {unsupported}"
+            if listing and listing.get("files"):
+                note += "\nChoose a file in /var/log in the list above."
         elif not lines and error:
-            lines = [f"The device's log could not be read: {error}"]
+            note = f"The device's log could not be read: {error}"
+        widget = self.app.query_one("#logs-note", Static)
+        widget.update(note)
+        widget.display = bool(note)
         self.app.query_one("#journal", JournalView).show_lines(lines)
+
+    def _show_log_sources(self, listing: dict[str, Any] | None, chosen: str) -> None:
+        """Fill the source list from ``journal.files``; hide it until that is known."""
+        select = self.app.query_one("#logs-file", Select)
+        select.display = bool(listing)
+        if not listing:
+            return
+        default = ("journal (journald)" if listing.get("journald")
+                   else "default: /var/log/syslog or messages")
+        options = [(default, DEFAULT_LOG_SOURCE)]
+        options += [(f"{entry['name']}  ({format_bytes(entry.get('size') or 0)})",
+                     str(entry["name"])) for entry in listing.get("files") or []]
+        if chosen not in {value for _, value in options}:
+            options.append((f"{chosen}  (not listed)", chosen))
+        if getattr(select, "_mudmap_options", None) != options:
+            select.set_options(options)
+            select._mudmap_options = options  # type: ignore[attr-defined]
+        if select.value != chosen:
+            with select.prevent(Select.Changed):
+                select.value = chosen
 
     def _show_backups(self, name: str | None) -> None:
         table = self.app.query_one("#backups-table", BackupsTable)

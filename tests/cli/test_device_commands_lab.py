@@ -225,6 +225,18 @@ def test_logs_reads_var_log_file(cli: LabCli, lab: Lab) -> None:
         assert "journald is not running" in filtered.stderr
         assert "--file" in filtered.stderr
         assert "file parameter" not in filtered.stderr
+
+        lab.run(DEVICE, ["sh", "-c", "echo a > /var/log/auth.log && touch -d '1 hour ago' "
+                         "/var/log/auth.log && echo z > /var/log/syslog.2.gz && "
+                         "mkdir /var/log/apt"])
+        listing = cli.ok("logs", DEVICE, "--list-files").splitlines()
+        assert listing[0] == "without --file: /var/log/syslog or messages"
+        assert [line.split()[0] for line in listing[1:]] == ["syslog", "auth.log"]
+        files = cli.json("logs", DEVICE, "--list-files")["files"]
+        assert [entry["size"] for entry in files] == [14, 2]
+        directory = cli.run("logs", DEVICE, "--file", "apt")
+        assert directory.returncode == 2
+        assert "not a directory" in directory.stderr
     finally:
         lab.run(DEVICE, ["umount", "/var/log"])
 

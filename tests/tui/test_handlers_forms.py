@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Static, TabbedContent
+from textual.widgets import Input, Select, Static, TabbedContent
 
 from mudmap_tui.ssh.errors import AgentUnsupported
 from mudmap_tui.tui.app import MudmapApp
 from mudmap_tui.tui.messages import TabLoaded
 from mudmap_tui.tui.widgets.device_tree import DeviceTree
-from mudmap_tui.tui.widgets.panes import JournalView
 from mudmap_tui.tui.widgets.tables import WgQuickTable
 from tests.tui.snapshot_fixture import snapshot_app
 
@@ -72,14 +71,28 @@ async def test_unsupported_tab_shows_note_no_toast(tmp_path: Path) -> None:
         app.post_message(TabLoaded("core1", "logs", 0.0, error=error))
         await pilot.pause()
         assert shown == []
-        journal = app.query_one("#journal", JournalView)
-        assert "Logs are not available on this device: journald is not running" in " ".join(
-            str(line) for line in journal.lines)
-        log_file = app.query_one("#logs-file", Input)
+        note = str(app.query_one("#logs-note", Static).render())
+        assert "Logs are not available on this device: journald is not running" in note
+        # The source list waits for journal.files, so a device that cannot list shows none.
+        assert not app.query_one("#logs-file", Select).display
+        listing = {"journald": False, "truncated": False, "files": [
+            {"name": "kern.log", "size": 2048, "mtime": 2.0},
+            {"name": "auth.log", "size": 10, "mtime": 1.0}]}
+        app.post_message(TabLoaded("core1", "logs.files", 0.0, value=listing))
+        await pilot.pause()
+        log_file = app.query_one("#logs-file", Select)
         assert log_file.display
-        log_file.focus()
-        await pilot.press(*"kern.log", "enter")
+        assert "Choose a file in /var/log" in str(app.query_one("#logs-note", Static).render())
+        assert log_file.value == "-"
+        log_file.value = "kern.log"
+        await pilot.pause()
         assert app.log_files == {"core1": "kern.log"}
+        app.post_message(TabLoaded("core1", "logs.files", 1.0, value=listing))
+        await pilot.pause()
+        assert log_file.value == "kern.log"
+        log_file.value = "-"
+        await pilot.pause()
+        assert app.log_files == {}
 
 
 async def test_device_remove_audited_once(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Select, Static
 
 from mudmap_tui.lab import Lab
 from mudmap_tui.tui.widgets.panes import JournalView
@@ -26,15 +26,20 @@ async def test_logs_tab_reads_chosen_file(lab: Lab, tmp_path: Path) -> None:
             def text() -> str:
                 return " ".join(str(line) for line in journal.lines)
 
+            def note() -> str:
+                return str(app.query_one("#logs-note", Static).render())
+
             # Lab devices run neither journald nor a syslog daemon.
-            await wait_until(pilot, lambda: "Logs are not available" in text(),
+            await wait_until(pilot, lambda: "Logs are not available" in note(),
                              "the journald note")
-            log_file = app.query_one("#logs-file", Input)
-            assert log_file.display
-            log_file.focus()
+            log_file = app.query_one("#logs-file", Select)
+            await wait_until(pilot, lambda: log_file.display, "the log source list")
+            sources = [str(option[1]) for option in log_file._options]
+            assert "mudmap-tui-test.log" in sources
+            assert "apt" not in sources
             log_file.value = "mudmap-tui-test.log"
-            await pilot.press("enter")
             await wait_until(pilot, lambda: "tui log line" in text(), "the chosen file")
             assert app.log_files == {"lab3": "mudmap-tui-test.log"}
+            assert not app.query_one("#logs-note", Static).display
     finally:
         lab.run("lab3", ["rm", "-f", path])
