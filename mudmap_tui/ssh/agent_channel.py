@@ -28,7 +28,6 @@ from mudmap_tui.ssh.errors import (
     PythonMissing,
     PythonTooOld,
     RemoteDiskError,
-    SshError,
     SudoPasswordRequired,
     TimedOut,
     agent_error_from_json,
@@ -108,18 +107,19 @@ UPLOAD = (
 # Another controller may still run an older version, so recent ones stay. The agent's
 # first start of the new version then removes unpacked copies whose archive is gone.
 PRUNE_AFTER_DAYS = 30
-# Removes unused versions and upload leftovers; prints each path it removes.
+# Removes unused versions and upload leftovers. It runs at the end of VERIFY, in the same
+# round trip, and its failure only costs disk space, so its output and status are ignored.
 PRUNE = (
     'find "$HOME/{cache}" -maxdepth 1 -type f \\( -name "mudmap-agent-*.pyz" '
     '-mtime +{days} -o -name ".mudmap-agent-*.pyz.*" -mtime +1 \\) '
-    '! -name "{filename}" -print -exec rm -f {{}} +'
+    '! -name "{filename}" -exec rm -f {{}} + >/dev/null 2>&1'
 )
 
 NOT_A_FILE = "not-a-regular-file"
 VERIFY = (
     'if [ ! -f "$HOME/{cache}/{filename}" ]; then echo ' + NOT_A_FILE + '; else '
     'python3 -c \'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read())'
-    '.hexdigest())\' "$HOME/{cache}/{filename}"; fi'
+    '.hexdigest())\' "$HOME/{cache}/{filename}"; fi; status=$?; ' + PRUNE + '; exit $status'
 )
 
 
@@ -276,23 +276,7 @@ class AgentSession:
             await self._upload()
             await self._verify()
             self.upload_count += 1
-            await self._prune()
         return probe
-
-    async def _prune(self) -> None:
-        """Remove versions unused for PRUNE_AFTER_DAYS; a failure only costs disk space."""
-        command = PRUNE.format(cache=CACHE_DIR, filename=self.bundle.filename,
-                               days=PRUNE_AFTER_DAYS)
-        try:
-            result = await run_checked(self.connection, command, timeout=SETUP_TIMEOUT,
-                                       operation="agent prune")
-        except SshError as error:
-            self.log.info("removing unused agent versions failed: %s", error)
-            return
-        removed = result.stdout.decode(errors="replace").split()
-        if removed:
-            self.log.info("removed %d unused agent files: %s", len(removed),
-                          ", ".join(path.rsplit("/", 1)[-1] for path in removed))
 
     async def _probe(self) -> DeviceProbe:
         script = PROBE.format(cache=CACHE_DIR, filename=self.bundle.filename)
@@ -359,7 +343,8 @@ class AgentSession:
             raise disk_error(self.device, "agent upload", stderr.decode(errors="replace"))
 
     async def _verify(self) -> None:
-        command = VERIFY.format(cache=CACHE_DIR, filename=self.bundle.filename)
+        command = VERIFY.format(cache=CACHE_DIR, filename=self.bundle.filename,
+                                days=PRUNE_AFTER_DAYS)
         result = await run_checked(self.connection, command, timeout=SETUP_TIMEOUT,
                                    operation="agent verify")
         found = result.stdout.decode(errors="replace").strip()
