@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,21 +31,26 @@ class ApplyChoice:
 
 
 def plan_text(plan: Plan) -> str:
-    """Return the diff, the device's warnings, and the files a persisted plan writes."""
+    """Return the diff and the files a persisted plan writes."""
     text = plan.text or "no runtime change"
-    if plan.warnings:
-        text += "\n\n" + "\n".join(f"{WARNING_MARK} warning: {line}" for line in plan.warnings)
-    files = [path for path in plan.files if not path.endswith(".mudmap-prev")]
+    files = [path for path in plan.files if ".mudmap-prev" not in path]
     if plan.persist and files:
-        text += "\n\nConfiguration files it may write (the previous version is kept):\n"
+        text += "\n\nConfiguration files it may write (any previous version is kept):\n"
         text += "\n".join(f"  {path}" for path in files)
     return text
+
+
+def warnings_text(plan: Plan) -> str:
+    """Return the device's warnings about the plan, one line each."""
+    return "\n".join(f"{WARNING_MARK} warning: {line}" for line in plan.warnings)
 
 
 def parse_timeout(text: str) -> float:
     """Return the rollback timeout typed in seconds; raise ValueError naming the rule."""
     try:
         seconds = float(text.strip())
+        if not math.isfinite(seconds):
+            raise ValueError(text)
     except ValueError:
         raise ValueError(f"invalid timeout {text.strip()!r}: give a number of seconds from "
                          f"{MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}") from None
@@ -79,6 +85,11 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
             dialog.border_title = self.title_text
+            # Above the diff, so a long diff never scrolls them out of sight.
+            warnings = Static(warnings_text(self.plan), id="plan-warnings",
+                              classes="field-warning", markup=False)
+            warnings.display = bool(self.plan.warnings)
+            yield warnings
             with VerticalScroll(id="diff"):
                 yield Static(styled_diff(self.body), id="plan-text")
             yield Static(self._guard_text(), id="guard-text", classes="dialog-body",
@@ -131,6 +142,8 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
         if known is not None:
             self._show_plan(known)
             return
+        # Until the device answers, the box cannot flip again, so it always matches the plan.
+        event.checkbox.disabled = True
         self.query_one("#apply", Button).disabled = True
         self.query_one("#plan-text", Static).update("asking the device for the plan…")
         self.run_worker(self._load_plan(persist), exclusive=True, exit_on_error=False)
@@ -141,9 +154,6 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
         except Exception as error:  # shown in the dialog; the old plan stays
             self._show_plan(self.plan)
             self._show_error(f"cannot persist: {error}")
-            checkbox = self.query_one("#persist", Checkbox)
-            with checkbox.prevent(Checkbox.Changed):
-                checkbox.value = self.plan.persist
             return
         self.plans[persist] = plan
         self._show_plan(plan)
@@ -152,6 +162,14 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
         self.plan = plan
         self._show_error("")
         self.query_one("#plan-text", Static).update(styled_diff(self.body))
+        warnings = self.query_one("#plan-warnings", Static)
+        warnings.update(warnings_text(plan))
+        warnings.display = bool(plan.warnings)
+        checkbox = self.query_one("#persist", Checkbox)
+        checkbox.disabled = False
+        if checkbox.value != plan.persist:
+            with checkbox.prevent(Checkbox.Changed):
+                checkbox.value = plan.persist
         self.query_one("#apply", Button).disabled = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.widgets import Button, Checkbox, Input
 
 from mudmap_tui.changes import Plan
@@ -20,14 +22,20 @@ def plan_for(persist: bool) -> Plan:
 
 
 class Replanner:
-    """Stand-in for the device's planner: return the requested plan, or raise ``error``."""
+    """Stand-in for the device's planner: return the requested plan, or raise ``error``.
 
-    def __init__(self, error: str | None = None) -> None:
+    With ``hold``, each request waits until the test sets the event.
+    """
+
+    def __init__(self, error: str | None = None, hold: asyncio.Event | None = None) -> None:
         self.error = error
+        self.hold = hold
         self.requests: list[bool] = []
 
     async def __call__(self, persist: bool) -> Plan:
         self.requests.append(persist)
+        if self.hold is not None:
+            await self.hold.wait()
         if self.error is not None:
             raise MudmapError(self.error)
         return plan_for(persist)
@@ -101,8 +109,40 @@ async def test_plan_warnings_shown() -> None:
     app = DialogApp(ChangePlanScreen("Apply to lab1: add peer?", plan, Replanner(), 60.0,
                                      "lab1"))
     async with app.run_test(size=SMALL_TERMINAL):
-        assert ("! warning: allowed IP 10.9.0.2/32 moves from peer mW7n76Db… to peer M4+n…"
-                in text_of(app, "#plan-text"))
+        assert (text_of(app, "#plan-warnings")
+                == "! warning: allowed IP 10.9.0.2/32 moves from peer mW7n76Db… to peer M4+n…")
+
+
+async def test_persist_box_locked_while_planning() -> None:
+    hold = asyncio.Event()
+    replan = Replanner(hold=hold)
+    app = DialogApp(dialog(replan))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        checkbox = app.screen.query_one("#persist", Checkbox)
+        checkbox.focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert checkbox.disabled
+        await pilot.press("space")
+        await pilot.pause()
+        hold.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert checkbox.value
+        assert not checkbox.disabled
+        assert STANZA in text_of(app, "#plan-text")
+        app.screen.query_one("#apply", Button).press()
+        await pilot.pause()
+    assert replan.requests == [True]
+    assert app.results[0].plan.persist
+
+
+async def test_timeout_nan_rejected() -> None:
+    app = DialogApp(dialog(Replanner()))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        app.screen.query_one("#timeout", Input).value = "nan"
+        await pilot.pause()
+        assert "invalid timeout 'nan'" in text_of(app, "#plan-error")
 
 
 async def test_escape_cancels_change() -> None:
