@@ -57,6 +57,10 @@ OPTION_NAMES = {
     "listen_port": "--listen-port",
     "preshared_key": "--preshared-key-file",
     "id": "--id",
+    "mtu": "--mtu",
+    "public_key": "PUBLIC_KEY",
+    "lines": "-n/--lines",
+    "file": "--file",
 }
 _INVALID_FIELD_RE = re.compile(r"\binvalid ({}) ".format("|".join(OPTION_NAMES)))
 _UNKNOWN_PARAMETER_RE = re.compile(r"^unknown parameter '(\w+)'")
@@ -120,7 +124,7 @@ def _not_found_step(operation: str, message: str, device: str, interface: str) -
     if operation.startswith("wg.") and message.startswith("peer "):
         return f"check the interface and the peer's key with `mudmap wg show {device} {interface}`"
     if operation == "journal.tail":
-        return f"list the files with `mudmap run {device} -- ls /var/log`"
+        return f"list the files it can read with `mudmap logs {device} --list-files`"
     if operation.startswith("services."):
         return f"check the unit's name, for example with `mudmap service list {device}`"
     if operation == "addresses.remove":
@@ -147,7 +151,8 @@ def agent_failure(
         else str(error.data.get("kind", "failed"))
     )
     step = next_step(kind, error.operation, error.message, error.device, params, error.data)
-    text = command_wording(error.message, error.device, params)
+    # Direct calls are built from the command's options, so errors name those options.
+    text = option_wording(command_wording(error.message, error.device, params), None)
     message = f"{error.device}: " + join_step(text, step)
     status = 2 if kind == "invalid_params" else 1
     return DeviceCommandFailed(error.device, message, kind, status)

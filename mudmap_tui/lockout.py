@@ -21,6 +21,8 @@ from mudmap_tui.errors import UsageError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# The smallest MTU the kernel accepts on any link (ETH_MIN_MTU).
+KERNEL_MIN_MTU = 68
 # The smallest MTU each IP version must carry: RFC 791 (IPv4) and RFC 8200 (IPv6).
 MIN_MTU_BY_VERSION = {4: 576, 6: 1280}
 DEFAULT_DESTINATIONS = ("0.0.0.0/0", "::/0")
@@ -85,7 +87,8 @@ def update_risks(path: SessionPath, params: dict[str, Any],
     if params.get("state") == "down":
         risks.append("setting it down")
     mtu = params.get("mtu")
-    if mtu is not None and mtu < path.min_mtu:
+    # Below 68 no link takes the value: the plan rejects it with the range, no --force needed.
+    if mtu is not None and KERNEL_MIN_MTU <= mtu < path.min_mtu:
         risks.append(f"an MTU of {mtu}, below IPv{path.ip_version}'s minimum {path.min_mtu}")
     if removed_addresses:
         risks.append(f"removing {', '.join(removed_addresses)}")

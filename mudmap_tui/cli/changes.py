@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,6 +87,24 @@ def register(subparsers: Subparsers) -> None:
     wgquick.set_defaults(func=cmd_wgquick)
 
 
+# The range of rollback timeouts the agent accepts.
+MIN_CONFIRM_TIMEOUT = 5.0
+MAX_CONFIRM_TIMEOUT = 3600.0
+
+
+def confirm_seconds(text: str) -> float:
+    """Parse --confirm-timeout, so a bad value fails before anything is planned."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and MIN_CONFIRM_TIMEOUT <= value <= MAX_CONFIRM_TIMEOUT):
+        raise argparse.ArgumentTypeError(
+            f"invalid --confirm-timeout {text!r}: use {MIN_CONFIRM_TIMEOUT:g} to "
+            f"{MAX_CONFIRM_TIMEOUT:g} seconds")
+    return value
+
+
 def add_change_options(parser: argparse.ArgumentParser) -> None:
     """Add --dry-run, --persist and --confirm-timeout to a command that changes a device."""
     parser.add_argument("--dry-run", action="store_true",
@@ -93,7 +112,8 @@ def add_change_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--persist", action="store_true",
                         help="also write the change to the device's network configuration "
                         "files (ifupdown, systemd-networkd, wg-quick)")
-    parser.add_argument("--confirm-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+    parser.add_argument("--confirm-timeout", type=confirm_seconds, default=DEFAULT_TIMEOUT,
+                        metavar="S",
                         help="seconds the device waits for the confirmation over a new SSH "
                         "connection before it rolls the change back "
                         f"(default {DEFAULT_TIMEOUT:g})")

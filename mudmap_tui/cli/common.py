@@ -60,6 +60,10 @@ def is_not_a_database(error: BaseException | None) -> bool:
     return code == SQLITE_NOTADB or (code is None and "not a database" in str(error))
 
 
+# Above any count of rows or items a command lists, and within SQLite's 64-bit integers.
+MAX_COUNT = 1_000_000_000
+
+
 def positive_int(text: str) -> int:
     """Parse a whole number of 1 or more, for argparse's ``type=``."""
     try:
@@ -69,6 +73,8 @@ def positive_int(text: str) -> int:
                                          "of 1 or more") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"invalid number {text!r}: use 1 or more")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: use at most {MAX_COUNT:,}")
     return value
 
 

@@ -60,10 +60,10 @@ def cmd_forget_hostkey(args: argparse.Namespace) -> int:
     store = HostKeyStore()
     removed = store.forget(target.host, target.port)
     print(f"removed {removed} key(s) for {entry} from {store.path}")
-    if len(sharing) == 1:
-        print(f"{others} uses {entry} too, so its key is forgotten as well")
-    elif sharing:
-        print(f"{others} use {entry} too, so their key is forgotten as well")
+    if sharing and removed:
+        verb = "uses" if len(sharing) == 1 else "use"
+        print(f"{others} {verb} {entry} too, so mudmap asks to accept the key again "
+              "for them as well")
     for path in store.user_files_listing(target.host, "", target.port):
         print(f"{path} also lists {entry}; mudmap does not edit it. Remove it with: "
               f"ssh-keygen -R '{entry}' -f {path}")

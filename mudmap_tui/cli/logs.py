@@ -8,7 +8,9 @@ from typing import Any
 
 from mudmap_tui.cli.common import print_json
 from mudmap_tui.cli.device_call import add_device_options, call_agent
+from mudmap_tui.errors import UsageError
 from mudmap_tui.fleet_state import format_bytes
+from mudmap_tui.log_files import default_source
 
 Subparsers = argparse._SubParsersAction
 
@@ -21,7 +23,7 @@ def register(subparsers: Subparsers) -> None:
     )
     logs.add_argument("device", help="device name")
     logs.add_argument("--unit", help="only this systemd unit (needs journald)")
-    logs.add_argument("-n", "--lines", type=int, default=100,
+    logs.add_argument("-n", "--lines", type=line_count, default=100,
                       help="number of lines, 1 to 10000 (default %(default)s)")
     logs.add_argument("--since", metavar="TIME",
                       help="only entries since this time: Unix seconds or ISO 8601 with an "
@@ -31,6 +33,20 @@ def register(subparsers: Subparsers) -> None:
                       help="list the files in /var/log that --file can read, newest first")
     add_device_options(logs)
     logs.set_defaults(func=cmd_logs)
+
+
+MAX_LINES = 10000
+
+
+def line_count(text: str) -> int:
+    """Parse -n/--lines: 1 to 10000, the range the agent reads."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_LINES:
+        raise argparse.ArgumentTypeError(f"invalid -n/--lines {text!r}: use 1 to {MAX_LINES}")
+    return value
 
 
 def tail_params(args: argparse.Namespace) -> dict[str, Any]:
@@ -46,6 +62,11 @@ def tail_params(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     if args.list_files:
+        given = [option for option, value in (("--file", args.file), ("--unit", args.unit),
+                                              ("--since", args.since)) if value]
+        if given:
+            raise UsageError(f"--list-files lists the files and reads none, so it takes no "
+                             f"{', '.join(given)}; run the command once without --list-files")
         return list_files(args)
     result = call_agent(args, args.device, "journal.tail", tail_params(args))
     if args.json:
@@ -61,8 +82,7 @@ def list_files(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    source = "the journal" if result.get("journald") else "/var/log/syslog or messages"
-    print(f"without --file: {source}")
+    print(f"without --file: {default_source(result)}")
     for entry in result.get("files", []):
         moment = datetime.datetime.fromtimestamp(float(entry["mtime"]))
         print(f"{entry['name']:<32} {format_bytes(int(entry['size'])):>10}  "

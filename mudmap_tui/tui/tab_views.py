@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from textual.widgets import Select, Static
 
 from mudmap_tui.fleet_state import format_bytes
+from mudmap_tui.log_files import default_source
 from mudmap_tui.store import audit
 from mudmap_tui.tui.widgets.panes import JournalView, OverviewTable, journal_lines, overview_rows
 from mudmap_tui.tui.widgets.tables import (
@@ -124,8 +125,7 @@ class TabViews:
         select.display = bool(listing)
         if not listing:
             return
-        default = ("journal (journald)" if listing.get("journald")
-                   else "default: /var/log/syslog or messages")
+        default = f"default: {default_source(listing)}"
         options = [(default, DEFAULT_LOG_SOURCE)]
         options += [(f"{entry['name']}  ({format_bytes(entry.get('size') or 0)})",
                      str(entry["name"])) for entry in listing.get("files") or []]

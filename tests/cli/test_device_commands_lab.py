@@ -230,13 +230,17 @@ def test_logs_reads_var_log_file(cli: LabCli, lab: Lab) -> None:
                          "/var/log/auth.log && echo z > /var/log/syslog.2.gz && "
                          "mkdir /var/log/apt"])
         listing = cli.ok("logs", DEVICE, "--list-files").splitlines()
-        assert listing[0] == "without --file: /var/log/syslog or messages"
+        assert listing[0] == "without --file: /var/log/syslog"
         assert [line.split()[0] for line in listing[1:]] == ["syslog", "auth.log"]
         files = cli.json("logs", DEVICE, "--list-files")["files"]
         assert [entry["size"] for entry in files] == [14, 2]
         directory = cli.run("logs", DEVICE, "--file", "apt")
         assert directory.returncode == 2
+        assert "invalid --file 'apt'" in directory.stderr
         assert "not a directory" in directory.stderr
+        both = cli.run("logs", DEVICE, "--list-files", "--file", "syslog")
+        assert both.returncode == 2
+        assert "takes no --file" in both.stderr
     finally:
         lab.run(DEVICE, ["umount", "/var/log"])
 

@@ -48,6 +48,16 @@ def test_session_interface_change_rejected(cli: LabCli, lab: Lab, change: list[s
 
 
 @pytest.mark.usefixtures("uplink_restored")
+def test_mtu_below_kernel_minimum_names_range(cli: LabCli, lab: Lab) -> None:
+    # No link takes an MTU below 68, so the range is the message, not a lockout and --force.
+    result = cli.run("iface", "set", DEVICE, "eth0", "--mtu", "10")
+    assert result.returncode == 2, result.stderr
+    assert "invalid --mtu 10" in result.stderr
+    assert "--force" not in result.stderr
+    assert device_links(lab, DEVICE)["eth0"]["mtu"] == 1500
+
+
+@pytest.mark.usefixtures("uplink_restored")
 def test_session_address_removal_rejected(cli: LabCli, lab: Lab) -> None:
     address = lab.devices[DEVICE].address
     addresses = json.loads(lab.run(DEVICE, ["ip", "-j", "addr", "show", "eth0"]).stdout)

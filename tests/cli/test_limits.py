@@ -26,6 +26,14 @@ BAD_LIMITS = [
     ["iface", "list", "lab1", "--timeout", "-1"],
     ["audit", "--limit", "0"],
     ["audit", "--limit", "-3"],
+    ["audit", "--limit", "99999999999999999999"],
+    ["iface", "set", "lab1", "eth0", "--mtu", "1400", "--confirm-timeout", "0"],
+    ["iface", "set", "lab1", "eth0", "--mtu", "1400", "--confirm-timeout", "-1"],
+    ["iface", "set", "lab1", "eth0", "--mtu", "1400", "--confirm-timeout", "4"],
+    ["iface", "set", "lab1", "eth0", "--mtu", "1400", "--confirm-timeout", "nan"],
+    ["wg", "peer", "remove", "lab1", "wg0", "K", "--confirm-timeout", "3601"],
+    ["logs", "lab1", "-n", "0"],
+    ["logs", "lab1", "-n", "10001"],
 ]
 
 
