@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from sqlite_utils import Database
 
 from mudmap_tui.fleet import DeviceResult
-from mudmap_tui.output_secrets import redact_output
+from mudmap_tui.output_secrets import redact_command, redact_output
 from mudmap_tui.store.audit import current_actor
 from mudmap_tui.store.timestamps import utc_now
 from mudmap_tui.store.transactions import write_transaction
@@ -40,7 +40,7 @@ def record_run(db: Database, command: str, target: str, started_at: float,
         cursor = db.execute(
             "INSERT INTO command_runs (started_at, finished_at, actor, command, target)"
             " VALUES (?, ?, ?, ?, ?)",
-            (started, utc_now(), current_actor(), command, target),
+            (started, utc_now(), current_actor(), redact_command(command), target),
         )
         run_id = int(cursor.lastrowid or 0)
         for result in results:

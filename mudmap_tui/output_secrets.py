@@ -31,6 +31,18 @@ BARE_KEY_COMMANDS = re.compile(r"\b(?:genkey|genpsk|private-key|preshared-keys?)
 PLACEHOLDERS = ("(hidden)", "(none)")
 
 
+# "PrivateKey = value" inside a line, as in `echo 'PrivateKey = ...' > wg0.conf`.
+INLINE_SECRET_RE = re.compile(r"(?i)\b((?:Private|Preshared)Key\s*=\s*)([^\s'\"]+)")
+
+
+def redact_command(command: str) -> str:
+    """Return a command line without the keys it carries, for the stored history."""
+    command = INLINE_SECRET_RE.sub(lambda match: match.group(1) + REDACTED, command)
+    if BARE_KEY_COMMANDS.search(command):
+        command = BARE_KEY_RE.sub(REDACTED, command)
+    return command
+
+
 def redact_output(command: str, text: str) -> str:
     """Return ``text`` with the secrets it contains replaced by ``<redacted>``."""
     text = PEM_BLOCK_RE.sub(lambda m: f"{m.group(1)}\n{REDACTED}\n{m.group(4)}", text)

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from mudmap_tui import fleet, shell_history
 from mudmap_tui.fleet import DeviceFinished, FleetEvent, FleetRun, OutputReceived
+from mudmap_tui.output_secrets import redact_command
 from mudmap_tui.shell_history import HistoryCursor
 from mudmap_tui.shell_output import LineSplitter, result_summary
 from mudmap_tui.tui.dialogs_bridge import dialog_class
@@ -165,7 +166,7 @@ class ShellController:
     def start(self, command: str, names: list[str], scope: str | None) -> None:
         keep = self.keep_history
         if scope is not None and keep:
-            shell_history.add(self.app.db, scope, command)
+            shell_history.add(self.app.db, scope, redact_command(command))
         self.cursor.push(command)
         self.input().value = ""
         pane = self.app.query_one("#shell-pane", ShellPane)

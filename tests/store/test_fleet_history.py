@@ -87,3 +87,16 @@ def test_stored_output_redacts_keys(tmp_path: Path, command: str, output: str,
     row = db.execute("SELECT stdout, stderr FROM command_results").fetchone()
     assert row[0] == stored
     assert row[1] == stored
+
+
+@pytest.mark.parametrize(("command", "stored"), [
+    (f"wg set wg0 peer P preshared-key <(echo {KEY})",
+     "wg set wg0 peer P preshared-key <(echo <redacted>)"),
+    (f"echo 'PrivateKey = {KEY}' >> /etc/wireguard/wg0.conf",
+     "echo 'PrivateKey = <redacted>' >> /etc/wireguard/wg0.conf"),
+    (f"wg show wg0 peers | grep {KEY}", f"wg show wg0 peers | grep {KEY}"),
+])
+def test_stored_command_redacts_keys(tmp_path: Path, command: str, stored: str) -> None:
+    db = open_database(tmp_path / "inventory.db")
+    record_run(db, command, "r1", 0.0, [result("r1")])
+    assert db.execute("SELECT command FROM command_runs").fetchone()[0] == stored
