@@ -76,7 +76,7 @@ class ShellController:
         running = " · running, ctrl+c cancels" if self.run is not None else ""
         history = "" if self.keep_history else " · history off"
         self.app.query_one("#shell-pane", ShellPane).set_target_text(
-            f"Target: {description}{extra} · ctrl+t changes it{history}{running}")
+            f"Target: {description}{extra}{history}{running} · ctrl+t changes it")
         if scope != self._scope:
             self._scope = scope
             entries = shell_history.entries(self.app.db, scope) if scope else []
