@@ -75,9 +75,13 @@ class Overlap:
     other_public_key: str
 
     def describe(self) -> str:
+        peer = f"peer {self.other_public_key[:8]}…"
+        if self.network == self.other_network:
+            # WireGuard keeps one peer per allowed IP, so saving takes it from the other.
+            return f"{self.network} moves from {peer} to this peer; {peer} loses it"
         return (
-            f"{self.network} overlaps {self.other_network} of peer "
-            f"{self.other_public_key[:8]}…; WireGuard routes it to only one of them"
+            f"{self.network} overlaps {self.other_network} of {peer}; WireGuard sends "
+            "each packet to the peer with the longest matching prefix"
         )
 
 

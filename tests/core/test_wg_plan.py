@@ -224,3 +224,11 @@ def test_add_params_omit_empty() -> None:
         "public_key": OTHER_KEY,
         "allowed_ips": ["10.8.0.3/32"],
     }
+
+
+def test_same_network_described_as_move() -> None:
+    peer = wg_plan.PeerView(OTHER_KEY, (ipaddress.ip_network("10.8.0.2/32"),))
+    overlaps = wg_plan.find_overlaps([ipaddress.ip_network("10.8.0.2/32")], [peer])
+    assert overlaps[0].describe() == (
+        f"10.8.0.2/32 moves from peer {OTHER_KEY[:8]}… to this peer; "
+        f"peer {OTHER_KEY[:8]}… loses it")
