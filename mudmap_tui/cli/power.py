@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from sqlite_utils import Database
@@ -74,6 +77,34 @@ def cmd_power(args: argparse.Namespace) -> int:
     return 1 if skipped else 0
 
 
+class ExpectedOutage(logging.Filter):
+    """Log the device's lost connections as INFO while it reboots or powers off.
+
+    Their warnings ("agent channel broke", "reconnect attempt failed") describe the outage
+    the user asked for, so they stay in the log file but not on the terminal.
+    """
+
+    def __init__(self, device: str) -> None:
+        super().__init__()
+        self.device = device
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "device", None) == self.device and record.levelno == logging.WARNING:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+@contextlib.contextmanager
+def expected_outage(device: str) -> Iterator[None]:
+    logger = logging.getLogger("mudmap.ssh")
+    quiet = ExpectedOutage(device)
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 def _power_one(args: argparse.Namespace, device: str) -> dict[str, Any]:
     up_timeout = getattr(args, "up_timeout", power.UP_TIMEOUT)
 
@@ -82,7 +113,8 @@ def _power_one(args: argparse.Namespace, device: str) -> dict[str, Any]:
                              lambda: power.power_action(link, args.action,
                                                         up_timeout=up_timeout))
 
-    result = run_on_device(args, device, work)
+    with expected_outage(device):
+        result = run_on_device(args, device, work)
     return {"device": device, "action": args.action,
             "went_down_after": round(result.went_down_after, 2),
             "back_after": None if result.back_after is None else round(result.back_after, 2),
