@@ -626,6 +626,7 @@ def _check_persist(ops: List[Op]) -> None:
     from agent import persist as persistence
 
     persistence.check_supported(touched_names(ops), ops)
+    persistence.check_existing(touched_names(ops), ops)
 
 
 @method("changes.apply")
@@ -803,6 +804,10 @@ def _run_ops(
                 files = persistence.write(touched_names(ops), ops)
             except AgentError as error:
                 return _fail(change_id, len(ops), "persist", error)
+            except (OSError, ValueError) as error:
+                log.exception("change %s: persisting failed", change_id)
+                failed = AgentError("failed", "writing the configuration files failed: %s" % error)
+                return _fail(change_id, len(ops), "persist", failed)
         update_record(change_id, status="pending", files=files)
     result = public_meta(meta)
     result.update({"status": "pending", "results": _redact(results), "files": files})

@@ -35,13 +35,22 @@ LIST_KEYS = ("address", "dns", "allowedips")
 HOOK_KEYS = ("preup", "postup", "predown", "postdown")
 SECRET_KEYS = ("privatekey", "presharedkey")
 NAME_RE = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
+NAME_RULE = "wg-quick rejects the name: use 1 to 15 letters, digits or _ = + . -"
+# wg(8) reads a key as 44 characters of base64 that end in '=' and decode to 32 bytes.
+KEY_RE = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$")
+# What an unknown key may look like to be shown as it is, such as X-Provisioned-By. A
+# 43-character base64 key, or a key line with a mistyped separator, never matches.
+SHOWN_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 
 
 class WgQuickError(ValueError):
-    """A line that wg-quick or wg(8) would reject; ``line`` is its 1-based number."""
+    """A line that wg-quick or wg(8) would reject; ``line`` is its 1-based number.
+
+    Line 0 stands for the whole file, such as a directory or a file that is not UTF-8.
+    """
 
     def __init__(self, line: int, message: str) -> None:
-        super().__init__("line %d: %s" % (line, message))
+        super().__init__("line %d: %s" % (line, message) if line else message)
         self.line = line
 
 
@@ -265,32 +274,72 @@ def parse(text: str) -> WgQuickFile:
             (sections[-1].lines if sections else preamble).append(Line(raw))
             continue
         if key is None:
-            raise WgQuickError(number, "%r is neither a [Section] nor Key = Value" % stripped)
+            raise WgQuickError(
+                number, "%s is neither a [Section] header nor Key = Value" % describe_line(raw)
+            )
         if not sections:
-            raise WgQuickError(number, "%s appears before any [Interface] or [Peer]" % key)
+            raise WgQuickError(
+                number, "%s comes before any [Interface] or [Peer]" % describe_key(key)
+            )
         sections[-1].lines.append(Line(raw, key, value))
     return WgQuickFile(preamble, sections, newline_at_end)
 
 
 def _section_kind(number: int, stripped: str) -> str:
     if not stripped.endswith("]"):
-        raise WgQuickError(number, "section header %r has no closing ]" % stripped)
+        raise WgQuickError(number, "the section header has no closing ]")
     kind = stripped[1:-1].strip().lower()
     if kind not in SECTIONS:
-        raise WgQuickError(number, "unknown section %r: use [Interface] or [Peer]" % stripped)
+        shown = " [%s]" % kind if SHOWN_KEY_RE.match(kind) else ""
+        raise WgQuickError(number, "unknown section%s: use [Interface] or [Peer]" % shown)
     return kind
 
 
+def describe_line(raw: str) -> str:
+    """Name a line for a message by the wg-quick key it starts with, never by what follows.
+
+    A mistyped line such as ``PrivateKey: KEY`` or ``PresharedKey KEY`` carries a secret
+    after its key, and a symlinked file may be any file on the device, so a line that does
+    not start with a known key is named by its number alone.
+    """
+    match = re.match(r"[A-Za-z]+", raw.strip())
+    key = CANONICAL_KEYS.get(match.group(0).lower()) if match else None
+    return "a line starting with %s" % key if key else "the line"
+
+
 def unknown_keys(config: WgQuickFile) -> List[str]:
-    """List keys that neither wg-quick nor wg(8) recognizes, which `wg setconf` would reject."""
+    """List keys that neither wg-quick nor wg(8) recognizes, which `wg setconf` would reject.
+
+    A key that matches SHOWN_KEY_RE is listed as it is. Any other key, such as
+    ``PrivateKey: KEY`` whose base64 value ends in ``=``, is listed as ``line N (a line
+    starting with PrivateKey)``, so no value reaches the list.
+    """
     found: List[str] = []
+    number = len(config.preamble)
     for section in config.sections:
+        number += 1
         known = INTERFACE_KEYS if section.kind == INTERFACE else PEER_KEYS
         allowed = {key.lower() for key in known}
         for line in section.lines:
-            if line.name is not None and line.name not in allowed and line.key not in found:
-                found.append(line.key or "")
+            number += 1
+            if line.name is None or line.name in allowed:
+                continue
+            label = _key_label(number, line.key or "")
+            if label not in found:
+                found.append(label)
     return found
+
+
+def _key_label(number: int, key: str) -> str:
+    if SHOWN_KEY_RE.match(key):
+        return key
+    described = describe_line(key)
+    return "line %d" % number if described == "the line" else "line %d (%s)" % (number, described)
+
+
+def describe_key(key: str) -> str:
+    """Name a key for a message: as it is when it looks like a key name, else as describe_line."""
+    return key if SHOWN_KEY_RE.match(key) else describe_line(key)
 
 
 def format_endpoint(host: str, port: int) -> str:
@@ -334,3 +383,63 @@ def build(
 def valid_name(name: str) -> bool:
     """Tell whether wg-quick accepts ``name`` as an interface name for NAME.conf."""
     return bool(NAME_RE.match(name))
+
+
+def numbered_lines(config: WgQuickFile) -> List[Tuple[int, Section, Line]]:
+    """Pair each key line with its section and its 1-based line number in the file."""
+    result = []
+    number = len(config.preamble)
+    for section in config.sections:
+        number += 1
+        for line in section.lines:
+            number += 1
+            if line.name is not None:
+                result.append((number, section, line))
+    return result
+
+
+def problems(config: WgQuickFile) -> List[str]:
+    """List the values that wg-quick or wg(8) rejects when it brings the file up.
+
+    Messages show a key's value only for keys that hold no secret.
+    """
+    found = []
+    for number, _section, line in numbered_lines(config):
+        rule = _value_problem(line.name or "", line.value)
+        if rule:
+            found.append("line %d: %s" % (number, rule))
+    for position, section in enumerate(config.peers, 1):
+        if not section.value("PublicKey"):
+            found.append("[Peer] number %d has no PublicKey" % position)
+    return found
+
+
+def _value_problem(key: str, value: str) -> Optional[str]:
+    if key in SECRET_KEYS or key == "publickey":
+        if not KEY_RE.match(value):
+            return "%s is not a base64 key of 32 bytes" % CANONICAL_KEYS[key]
+    elif key == "listenport":
+        if not value.isdigit() or int(value) > 65535:
+            return "ListenPort %r must be a number from 0 to 65535" % value
+    elif key == "persistentkeepalive":
+        if value != "off" and (not value.isdigit() or int(value) > 65535):
+            return "PersistentKeepalive %r must be off or a number from 0 to 65535" % value
+    elif key in ("address", "allowedips"):
+        return _cidr_problem(CANONICAL_KEYS[key], value)
+    elif key == "endpoint":
+        try:
+            parse_endpoint(value)
+        except ValueError as error:
+            return str(error)
+    return None
+
+
+def _cidr_problem(key: str, value: str) -> Optional[str]:
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_interface(item)
+        except ValueError:
+            return "%s %r is not an IP address with an optional /prefix" % (key, item)
+    return None

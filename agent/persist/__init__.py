@@ -14,7 +14,7 @@ from agent import validate
 from agent.errors import AgentError
 from agent.facts import network_managers
 from agent.links import read_table
-from agent.persist import ifupdown, networkd, wgquick_files
+from agent.persist import files, ifupdown, networkd, wgquick_files
 from agent.registry import method
 from agent.snapshot import static_addresses
 
@@ -46,6 +46,13 @@ def check_supported(names: List[str], ops: List[Op]) -> None:
         )
 
 
+def check_existing(names: List[str], ops: List[Op]) -> None:
+    """Raise ``conflict`` when a file that persisting would merge into cannot be parsed."""
+    for name in names:
+        if _is_wireguard_op(name, ops):
+            wgquick_files.read_existing(name)
+
+
 def _is_wireguard_op(name: str, ops: List[Op]) -> bool:
     table = read_table()
     if name in table.userspace_wireguard:
@@ -71,7 +78,7 @@ def files_for(names: List[str], ops: List[Op]) -> List[str]:
         else:
             candidates = ifupdown.paths_for(name)
         for path in candidates:
-            for variant in (path, path + ".mudmap-prev"):
+            for variant in (path, files.previous_path(path)):
                 if variant not in paths:
                     paths.append(variant)
     return paths

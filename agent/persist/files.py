@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
@@ -17,17 +18,41 @@ def path(name: str) -> str:
     return ROOT + name
 
 
+def previous_path(target: str) -> str:
+    """Name the copy of ``target``'s previous version: ``DIR/.NAME.mudmap-prev``.
+
+    The leading dot keeps the copy out of ``source /etc/network/interfaces.d/*``: ifupdown
+    expands that pattern with wordexp(3), whose ``*`` skips dot-files as the shell does
+    (checked with ``ifup -v`` of ifupdown 0.8.41). ``source-directory`` reads only names
+    matching ``^[a-zA-Z0-9_-]+$``, networkd only ``*.network`` and ``*.netdev``, and
+    wg-quick only ``NAME.conf``.
+    """
+    directory, name = os.path.split(target)
+    return os.path.join(directory, "." + name + PREVIOUS_SUFFIX)
+
+
+def remove_legacy_previous(target: str) -> None:
+    """Delete ``target.mudmap-prev``, where older agents kept the previous version.
+
+    ifupdown sources that name from interfaces.d, so at boot the old stanza ran after the
+    current one and undid it.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target + PREVIOUS_SUFFIX)
+
+
 def replace(target: str, text: str, mode: int = 0o644) -> bool:
     """Write ``text`` to ``target`` unless it already contains it; return True on a change.
 
-    The old file is kept as ``target.mudmap-prev``.
+    The old file is kept at ``previous_path(target)``.
     """
+    remove_legacy_previous(target)
     data = text.encode("utf-8")
     try:
         with open(target, "rb") as handle:
             if handle.read() == data:
                 return False
-        shutil.copy2(target, target + PREVIOUS_SUFFIX)
+        shutil.copy2(target, previous_path(target))
     except FileNotFoundError:
         pass
     write_atomic(target, data, mode)
@@ -35,10 +60,11 @@ def replace(target: str, text: str, mode: int = 0o644) -> bool:
 
 
 def remove(target: str) -> bool:
-    """Move ``target`` aside as .mudmap-prev; return True when it existed."""
+    """Move ``target`` to ``previous_path(target)``; return True when it existed."""
+    remove_legacy_previous(target)
     if not os.path.exists(target):
         return False
-    os.replace(target, target + PREVIOUS_SUFFIX)
+    os.replace(target, previous_path(target))
     return True
 
 

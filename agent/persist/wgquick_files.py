@@ -7,6 +7,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from agent import wgquick
+from agent.errors import AgentError
 from agent.persist import files
 
 WIREGUARD_DIR = "/etc/wireguard"
@@ -86,7 +87,16 @@ def render(
 
 def set_enabled(name: str, enabled: bool) -> bool:
     target = files.path(ENABLED_LIST)
-    names = [line.strip() for line in files.read_text(target).splitlines() if line.strip()]
+    try:
+        text = files.read_text(target)
+    except UnicodeDecodeError:
+        raise AgentError(
+            "conflict",
+            "cannot persist %s: %s is not UTF-8 text; write one interface name per line "
+            "there, or apply without persist" % (name, target),
+            path=target,
+        ) from None
+    names = [line.strip() for line in text.splitlines() if line.strip()]
     if (name in names) == enabled:
         return False
     names = [n for n in names if n != name] + ([name] if enabled else [])
@@ -120,7 +130,7 @@ def write(
         private_key,
         addresses,
         link.get("mtu"),
-        files.read_text(conf_path(name)),
+        read_existing(name),
         preshared_keys,
     )
     if files.replace(conf_path(name), text, 0o600):
@@ -130,8 +140,43 @@ def write(
     return changed
 
 
+def read_config(path: str) -> wgquick.WgQuickFile:
+    """Read and parse one file; raise WgQuickError (line 0 for the whole file) if unusable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        text = ""
+    except IsADirectoryError:
+        raise wgquick.WgQuickError(0, "a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise wgquick.WgQuickError(0, "not UTF-8 text") from None
+    except OSError as error:
+        raise wgquick.WgQuickError(0, "cannot be read: %s" % error.strerror) from None
+    return wgquick.parse(text)
+
+
+def read_existing(name: str) -> str:
+    """Return the text of NAME.conf for a merge, or raise ``conflict`` when wg-quick rejects it."""
+    path = conf_path(name)
+    try:
+        read_config(path)
+    except wgquick.WgQuickError as error:
+        raise AgentError(
+            "conflict",
+            "cannot persist %s: %s is not a valid wg-quick file (%s); fix or remove that "
+            "file, or apply without persist" % (name, path, error),
+            path=path,
+        ) from None
+    return files.read_text(path)
+
+
 def list_configs() -> List[Dict[str, Any]]:
-    """Describe each /etc/wireguard/*.conf without its private or preshared keys."""
+    """Describe each /etc/wireguard/*.conf without its private or preshared keys.
+
+    ``error`` names every reason wg-quick would reject the file, joined by "; ". The
+    settings are there too unless the file cannot be parsed at all.
+    """
     result = []
     directory = files.path(WIREGUARD_DIR)
     enabled = files.read_text(files.path(ENABLED_LIST)).split()
@@ -145,13 +190,17 @@ def list_configs() -> List[Dict[str, Any]]:
             "enabled": name in enabled,
             "valid_name": wgquick.valid_name(name),
         }
+        problems = [] if item["valid_name"] else [wgquick.NAME_RULE]
         try:
-            config = wgquick.parse(files.read_text(directory + "/" + entry))
+            config = read_config(directory + "/" + entry)
         except wgquick.WgQuickError as error:
-            item["error"] = str(error)
+            problems.append(str(error))
         else:
             item.update(config.summary())
             item["unknown_keys"] = wgquick.unknown_keys(config)
+            problems += wgquick.problems(config)
+        if problems:
+            item["error"] = "; ".join(problems)
         result.append(item)
     return result
 

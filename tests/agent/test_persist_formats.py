@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from agent import persist, wgquick
+from agent.errors import AgentError
 from agent.persist import files, ifupdown, networkd, wgquick_files
 
 PEER_KEY = "x" * 43 + "="
@@ -49,7 +51,7 @@ def test_ifupdown_sources_interfaces_d(root: Path) -> None:
     ifupdown.write(bridge(), "br0", [], [])
     text = (root / "etc/network/interfaces").read_text()
     assert text.endswith("source /etc/network/interfaces.d/*\n")
-    assert (root / "etc/network/interfaces.mudmap-prev").read_text() == (
+    assert (root / "etc/network/.interfaces.mudmap-prev").read_text() == (
         "auto lo\niface lo inet loopback\n")
 
 
@@ -57,8 +59,38 @@ def test_ifupdown_rewrite_keeps_previous(root: Path) -> None:
     ifupdown.write(bridge(), "br0", ["10.0.0.1/24"], [])
     first = (root / "etc/network/interfaces.d/br0").read_text()
     ifupdown.write(bridge(mtu=9000), "br0", ["10.0.0.1/24"], [])
-    assert (root / "etc/network/interfaces.d/br0.mudmap-prev").read_text() == first
+    assert (root / "etc/network/interfaces.d/.br0.mudmap-prev").read_text() == first
     assert ifupdown.read_all()["br0"]["mtu"] == 9000
+
+
+def test_ifupdown_previous_version_not_sourced(root: Path) -> None:
+    ifupdown.write(bridge(), "br0", [], [])
+    ifupdown.write(bridge(mtu=9000), "br0", [], [])
+    directory = root / "etc/network/interfaces.d"
+    # ifupdown's `source interfaces.d/*` is a wordexp(3) glob, which skips dot-files like
+    # the glob module does (pathlib's glob does not).
+    assert glob.glob(str(directory / "*")) == [str(directory / "br0")]
+    assert sorted(os.listdir(directory)) == [".br0.mudmap-prev", "br0"]
+
+
+def test_ifupdown_removes_legacy_previous(root: Path) -> None:
+    directory = root / "etc/network/interfaces.d"
+    directory.mkdir(parents=True)
+    (directory / "br0").write_text(ifupdown.render(bridge(), [], []))
+    (directory / "br0.mudmap-prev").write_text(ifupdown.render(bridge(mtu=1500), [], []))
+    ifupdown.write(bridge(), "br0", [], [])
+    assert not (directory / "br0.mudmap-prev").exists()
+    ifupdown.write(None, "br0", [], [])
+    assert sorted(os.listdir(directory)) == [".br0.mudmap-prev"]
+
+
+def test_files_for_lists_hidden_previous(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(persist, "_is_wireguard_op", lambda name, ops: False)
+    monkeypatch.setattr(persist, "owner", lambda: "ifupdown")
+    listed = persist.files_for(["br0"], [])
+    directory = str(root / "etc/network/interfaces.d")
+    assert listed[:2] == [directory + "/br0", directory + "/.br0.mudmap-prev"]
+    assert not any(path.endswith("br0.mudmap-prev") and "/.br0" not in path for path in listed)
 
 
 def test_ifupdown_static_and_dhcp_stanzas(root: Path) -> None:
@@ -89,7 +121,7 @@ def test_networkd_delete_moves_units_aside(root: Path) -> None:
     networkd.write(bridge(), "br0", [], [])
     networkd.write(None, "br0", [], [])
     assert not (root / "etc/systemd/network/50-mudmap-br0.network").exists()
-    assert (root / "etc/systemd/network/50-mudmap-br0.network.mudmap-prev").exists()
+    assert (root / "etc/systemd/network/.50-mudmap-br0.network.mudmap-prev").exists()
 
 
 def test_wgquick_merge_keeps_comments(root: Path) -> None:
@@ -136,7 +168,7 @@ def test_wgquick_writes_and_clears_preshared_key(root: Path) -> None:
     by_key = {section.value("PublicKey"): section for section in config.peers}
     assert by_key[PEER_KEY].value("PresharedKey") is None
     assert by_key[other_key].value("PresharedKey") == rotated
-    assert psk in (root / "etc/wireguard/wg0.conf.mudmap-prev").read_text()
+    assert psk in (root / "etc/wireguard/.wg0.conf.mudmap-prev").read_text()
 
 
 def test_drift_compare_ignores_dynamic_and_link_local() -> None:
@@ -152,3 +184,44 @@ def test_drift_compare_ignores_dynamic_and_link_local() -> None:
     assert change["removed"] == ["10.0.0.2/24"]
     assert persist.compare(None, saved, None) == [
         {"field": "exists", "persisted": True, "runtime": False}]
+
+
+def test_wgquick_list_reports_unusable_entries(root: Path) -> None:
+    directory = root / "etc/wireguard"
+    directory.mkdir(parents=True)
+    (directory / "binary.conf").write_bytes(b"\xfa\xff\x00garbage")
+    (directory / "dir.conf").mkdir()
+    (directory / "good.conf").write_text("[Interface]\nListenPort = 51820\n")
+    (directory / "toolongname12345.conf").write_text("[Interface]\n")
+    (directory / "bad.conf").write_text("[Interface]\nListenPort = 99999\n[Peer]\n")
+    by_name = {item["name"]: item for item in wgquick_files.list_configs()}
+    assert sorted(by_name) == ["bad", "binary", "dir", "good", "toolongname12345"]
+    assert by_name["binary"]["error"] == "not UTF-8 text"
+    assert by_name["dir"]["error"] == "a directory, not a file"
+    assert "error" not in by_name["good"]
+    assert by_name["good"]["listen_port"] == 51820
+    assert by_name["toolongname12345"]["valid_name"] is False
+    assert by_name["toolongname12345"]["error"] == wgquick.NAME_RULE
+    assert by_name["bad"]["error"] == ("line 2: ListenPort '99999' must be a number from 0 "
+                                       "to 65535; [Peer] number 1 has no PublicKey")
+
+
+def test_wgquick_list_does_not_quote_a_symlinked_file(root: Path) -> None:
+    directory = root / "etc/wireguard"
+    directory.mkdir(parents=True)
+    (root / "shadow").write_text("root:*:20228:0:99999:7:::\n")
+    (directory / "link.conf").symlink_to(root / "shadow")
+    (item,) = wgquick_files.list_configs()
+    assert "root" not in item["error"]
+    assert item["error"].startswith("line 1: ")
+
+
+def test_persist_rejects_unparsable_wgquick_file(root: Path) -> None:
+    directory = root / "etc/wireguard"
+    directory.mkdir(parents=True)
+    (directory / "wg0.conf").write_text("garbage line without section\n")
+    with pytest.raises(AgentError) as caught:
+        wgquick_files.read_existing("wg0")
+    assert caught.value.kind == "conflict"
+    assert str(directory / "wg0.conf") + " is not a valid wg-quick file" in caught.value.message
+    assert "garbage" not in caught.value.message

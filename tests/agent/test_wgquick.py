@@ -189,3 +189,60 @@ def test_set_changes_only_its_key(text: str, port: int) -> None:
     assert again.interface.values("ListenPort") == [str(port)]
     after = [(line.raw, line.name) for line in again.interface.lines if line.name != "listenport"]
     assert after == before
+
+
+PRIVATE = "yHkIKy+81m73smkWLvTyEmtSJznDV78ER9vuDY4xq0w="
+PRESHARED = "F/XczUrYavoWodwEbV3jKkCo6x4Al4Kvf4SO5Kc0rhQ="
+
+
+def test_unknown_keys_never_show_values() -> None:
+    text = (f"[Interface]\nPrivateKey: {PRIVATE}\n[Peer]\nPresharedKey {PRESHARED}\n"
+            f"X-Provisioned-By = ansible\n{PRESHARED}\n")
+    found = wgquick.unknown_keys(wgquick.parse(text))
+    assert found == ["line 2 (a line starting with PrivateKey)",
+                     "line 4 (a line starting with PresharedKey)", "X-Provisioned-By", "line 6"]
+    assert PRIVATE[:8] not in repr(found)
+    assert PRESHARED[:8] not in repr(found)
+
+
+@pytest.mark.parametrize("text", [
+    f"[Interface]\nPrivateKey: {PRIVATE[:-1]}\n",
+    "root:*:20228:0:99999:7:::\n",
+    f"[Interface {PRIVATE}\n",
+    f"[{PRIVATE}]\n",
+    f"{PRESHARED[:-1]} = x\n",
+])
+def test_parse_errors_never_quote_lines(text: str) -> None:
+    with pytest.raises(wgquick.WgQuickError) as caught:
+        wgquick.parse(text)
+    message = str(caught.value)
+    assert message.startswith("line 1: ") or message.startswith("line 2: ")
+    for secret in (PRIVATE[:8], PRESHARED[:8], "root", "20228"):
+        assert secret not in message
+
+
+def test_problems_lists_what_wg_rejects() -> None:
+    text = ("[Interface]\nPrivateKey = notakey\nListenPort = 99999\nAddress = 10.0.0.1/33\n"
+            "[Peer]\nAllowedIPs = 10.0.0.0/33\nPersistentKeepalive = off\n")
+    found = wgquick.problems(wgquick.parse(text))
+    assert found == [
+        "line 2: PrivateKey is not a base64 key of 32 bytes",
+        "line 3: ListenPort '99999' must be a number from 0 to 65535",
+        "line 4: Address '10.0.0.1/33' is not an IP address with an optional /prefix",
+        "line 6: AllowedIPs '10.0.0.0/33' is not an IP address with an optional /prefix",
+        "[Peer] number 1 has no PublicKey",
+    ]
+    assert "notakey" not in repr(found)
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda path: path.name)
+def test_corpus_has_no_problems(path: Path) -> None:
+    assert wgquick.problems(wgquick.parse(path.read_text())) == []
+
+
+def test_valid_name_follows_wg_quick() -> None:
+    assert wgquick.valid_name("a" * 15)
+    assert wgquick.valid_name("wg_0=+.-")
+    assert not wgquick.valid_name("toolongname12345")
+    assert not wgquick.valid_name("sp ace")
+    assert not wgquick.valid_name("")

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from mudmap_tui.changes import ChangeRunner
+from mudmap_tui.changes import ChangeError, ChangeRunner
 from mudmap_tui.lab import Lab
-from mudmap_tui.ssh.errors import AgentUnsupported, SshError
+from mudmap_tui.ssh.errors import AgentCallError, AgentUnsupported, SshError
 from tests.changes.conftest import addresses, link, wait_until
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
@@ -197,7 +197,46 @@ async def test_drift_after_out_of_band_address(changes_lab: Lab,
     cleanup = await runner.plan("lab2", [op("interfaces.delete", name="brq")], persist=True)
     assert (await runner.apply(cleanup, timeout=GUARD)).status == "confirmed"
     assert file_mode(changes_lab, "lab2", "/etc/network/interfaces.d/brq") is None
-    assert file_mode(changes_lab, "lab2", "/etc/network/interfaces.d/brq.mudmap-prev") == "644"
+    assert file_mode(changes_lab, "lab2", "/etc/network/interfaces.d/.brq.mudmap-prev") == "644"
+
+
+def mtu(lab: Lab, device: str, name: str) -> int | None:
+    info = link(lab, device, name)
+    return info["mtu"] if info else None
+
+
+async def test_second_persist_survives_reboot(changes_lab: Lab, runner: ChangeRunner) -> None:
+    device = "lab1"
+    stanza = "/etc/network/interfaces.d/brm"
+    create = await runner.plan(device, [
+        op("interfaces.create", kind="bridge", name="brm", state="up", mtu=1500),
+    ], persist=True)
+    assert (await runner.apply(create, timeout=GUARD)).status == "confirmed"
+    try:
+        # A previous version where an older agent kept it, which ifupdown also sources.
+        changes_lab.run(device, ["cp", stanza, stanza + ".mudmap-prev"])
+        lower = await runner.plan(device, [op("interfaces.update", name="brm", mtu=1400)],
+                                  persist=True)
+        assert (await runner.apply(lower, timeout=GUARD)).status == "confirmed"
+        assert file_mode(changes_lab, device, stanza + ".mudmap-prev") is None
+        assert file_mode(changes_lab, device, "/etc/network/interfaces.d/.brm.mudmap-prev")
+
+        old_init = changes_lab.init_pid(device)
+        changes_lab.reboot_from_inside(device)
+        assert wait_until(lambda: booted_again(changes_lab, device, old_init), 90, interval=1)
+        assert wait_until(lambda: link(changes_lab, device, "brm") is not None, 30, interval=1)
+        assert mtu(changes_lab, device, "brm") == 1400
+        drift = (await status_after_reboot(runner, device))["drift"]
+        (entry,) = [item for item in drift["interfaces"] if item["name"] == "brm"]
+        assert entry["status"] == "persisted"
+    finally:
+        after = ChangeRunner(runner.pool.fresh(), bundle=runner.bundle, actor="tester")
+        try:
+            cleanup = await after.plan(device, [op("interfaces.delete", name="brm")],
+                                       persist=True)
+            await after.apply(cleanup, timeout=GUARD)
+        finally:
+            await after.pool.close()
 
 
 async def test_unconfirmed_persist_restores_files(changes_lab: Lab,
@@ -240,3 +279,39 @@ async def test_wgquick_list_hides_keys(changes_lab: Lab, runner: ChangeRunner) -
     private_key = re.search(r"PrivateKey = (\S+)", text)
     assert private_key is not None
     assert private_key.group(1) not in json.dumps(result)
+
+
+async def test_plan_rejects_unparsable_wgquick_file(changes_lab: Lab,
+                                                    runner: ChangeRunner) -> None:
+    changes_lab.run("lab3", ["sh", "-c", "printf 'garbage line without section\\n' "
+                                         "> /etc/wireguard/wgbad.conf"])
+    try:
+        with pytest.raises(AgentCallError) as caught:
+            await runner.plan("lab3", [op("wg.create", name="wgbad", listen_port=0)],
+                              persist=True)
+    finally:
+        changes_lab.run("lab3", ["rm", "-f", "/etc/wireguard/wgbad.conf"])
+    assert caught.value.agent_kind == "conflict"
+    assert "/etc/wireguard/wgbad.conf is not a valid wg-quick file" in caught.value.message
+    assert "garbage" not in caught.value.message
+    assert link(changes_lab, "lab3", "wgbad") is None
+
+
+async def test_persist_failure_rolls_back_at_once(changes_lab: Lab,
+                                                  runner: ChangeRunner) -> None:
+    # The plan reads only wgbroke.conf, so the unreadable list fails the persist step.
+    enabled = "/etc/mudmap/wg-quick-enabled"
+    saved = changes_lab.run("lab2", ["base64", enabled], check=False).stdout
+    changes_lab.run("lab2", ["sh", "-c", f"mkdir -p /etc/mudmap && printf '\\377\\n' >> {enabled}"])
+    try:
+        plan = await runner.plan("lab2", [op("wg.create", name="wgbroke", listen_port=0)],
+                                 persist=True)
+        with pytest.raises(ChangeError) as caught:
+            await runner.apply(plan, timeout=300)
+    finally:
+        changes_lab.run("lab2", ["sh", "-c", f"base64 -d > {enabled}"], input=saved)
+    assert f"{enabled} is not UTF-8 text" in str(caught.value)
+    assert "rolled back" in str(caught.value)
+    assert link(changes_lab, "lab2", "wgbroke") is None
+    assert (await runner.status("lab2"))["pending"] == []
+    assert file_mode(changes_lab, "lab2", "/etc/wireguard/wgbroke.conf") is None
