@@ -100,7 +100,8 @@ def _has_files(directory: str, suffix: str) -> bool:
 def _ifupdown_configured() -> bool:
     """True when /etc/network/interfaces configures more than the loopback."""
     try:
-        with open("/etc/network/interfaces", encoding="utf-8") as handle:
+        # Detection only: a byte that is not UTF-8 must not fail every fact.
+        with open("/etc/network/interfaces", encoding="utf-8", errors="replace") as handle:
             lines = handle.read().splitlines()
     except OSError:
         return False

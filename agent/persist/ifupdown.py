@@ -12,6 +12,7 @@ import re
 import shlex
 from typing import Any, Dict, List, Optional
 
+from agent.errors import AgentError
 from agent.persist import files
 
 INTERFACES = "/etc/network/interfaces"
@@ -90,7 +91,7 @@ def render(description: Dict[str, Any], addresses: List[str], ports: List[str]) 
 def ensure_sourced() -> None:
     """Make /etc/network/interfaces read interfaces.d, which some images leave out."""
     target = files.path(INTERFACES)
-    text = files.read_text(target)
+    text = _read_text(target)
     if SOURCE_RE.search(text):
         return
     if not text:
@@ -120,8 +121,21 @@ def read_all() -> Dict[str, Dict[str, Any]]:
         if re.match(r"^[a-zA-Z0-9_-]+$", entry)
     ]
     for source in sources:
-        _parse(files.read_text(source), source, result)
+        _parse(_read_text(source), source, result)
     return result
+
+
+def _read_text(target: str) -> str:
+    """Read an ifupdown file; one that is not UTF-8 is reported, never rewritten."""
+    try:
+        return files.read_text(target)
+    except UnicodeDecodeError:
+        raise AgentError(
+            "conflict",
+            "%s is not UTF-8 text, so mudmap cannot read or edit it safely; convert it to "
+            "UTF-8, or apply the change without persist" % target,
+            path=target,
+        ) from None
 
 
 def _parse(text: str, source: str, result: Dict[str, Dict[str, Any]]) -> None:

@@ -55,6 +55,18 @@ def test_ifupdown_sources_interfaces_d(root: Path) -> None:
         "auto lo\niface lo inet loopback\n")
 
 
+def test_ifupdown_non_utf8_file_left_alone(root: Path) -> None:
+    (root / "etc/network").mkdir(parents=True)
+    original = b"auto lo\niface lo inet loopback\n# caf\xe9\n"
+    (root / "etc/network/interfaces").write_bytes(original)
+    with pytest.raises(AgentError) as raised:
+        ifupdown.write(bridge(), "br0", [], [])
+    assert raised.value.kind == "conflict"
+    assert "is not UTF-8 text" in str(raised.value)
+    assert (root / "etc/network/interfaces").read_bytes() == original
+    assert not (root / "etc/network/interfaces.d/br0").exists()
+
+
 def test_ifupdown_rewrite_keeps_previous(root: Path) -> None:
     ifupdown.write(bridge(), "br0", ["10.0.0.1/24"], [])
     first = (root / "etc/network/interfaces.d/br0").read_text()
