@@ -30,7 +30,8 @@ def config_cells(config: dict[str, Any]) -> tuple[str, ...]:
     """Return the table cells: name, boot, interface, addresses, port, peers and notes."""
     boot = "enabled" if config.get("enabled") else "-"
     running = "running" if config.get("running") else "not running"
-    if "error" in config:
+    if "addresses" not in config:
+        # The file could not be parsed, so only the error is known.
         return (str(config.get("name")), boot, running, "-", "-", "-", config_notes(config))
     port = config.get("listen_port")
     return (str(config.get("name")), boot, running,
@@ -47,6 +48,7 @@ def config_text(config: dict[str, Any]) -> str:
     if "error" in config:
         lines.append(f"Invalid: {config['error']}")
         lines.append("Fix the file; wg-quick rejects it as it is.")
+    if "addresses" not in config:
         return "\n".join(lines)
     if config.get("duplicate_peers"):
         lines.append("Duplicate peers (wg merges their sections): "

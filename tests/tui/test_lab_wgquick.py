@@ -42,16 +42,23 @@ async def test_wgquick_files_listed(running: tuple[MudmapApp, Pilot[None]], lab:
     write_file(lab, "/etc/wireguard/tuiq0.conf", CONFIG.format(private=own.private_key,
                                                                peer=peer))
     write_file(lab, "/etc/wireguard/tuibad.conf", "[Interface]\nListenPort = 1\noops\n")
+    write_file(lab, "/etc/wireguard/tuiport.conf",
+               "[Interface]\nListenPort = 99999\nAddress = 10.1.2.3/24\n")
     try:
         await select(pilot, app, "lab1", "wireguard")
         table = app.query_one("#wgquick-table", WgQuickTable)
-        await wait_until(pilot, lambda: {"tuiq0", "tuibad"} <= set(table.configs),
+        await wait_until(pilot, lambda: {"tuiq0", "tuibad", "tuiport"} <= set(table.configs),
                          "both files in the wg-quick table")
         cells = [str(cell) for cell in table.cells_of("tuiq0") or ()]
         assert cells[1:6] == ["-", "not running", "10.77.0.1/24, fd77::1/64", "51877", "1"]
         bad = [str(cell) for cell in table.cells_of("tuibad") or ()]
         assert bad[-1].startswith("invalid: line 3")
-        assert "oops" in bad[-1]
+        # The line itself is never quoted: a mistyped key line would show the key.
+        assert "oops" not in bad[-1]
+        port = [str(cell) for cell in table.cells_of("tuiport") or ()]
+        assert port[3] == "10.1.2.3/24"
+        assert port[-1].startswith("invalid: ")
+        assert "99999" in port[-1]
 
         table.focus()
         table.move_cursor(row=table.get_row_index("tuiq0"))
@@ -66,4 +73,5 @@ async def test_wgquick_files_listed(running: tuple[MudmapApp, Pilot[None]], lab:
         assert own.private_key not in text
         assert "PrivateKey = (set, not shown)" in text
     finally:
-        lab.run("lab1", ["rm", "-f", "/etc/wireguard/tuiq0.conf", "/etc/wireguard/tuibad.conf"])
+        lab.run("lab1", ["rm", "-f", "/etc/wireguard/tuiq0.conf", "/etc/wireguard/tuibad.conf",
+                         "/etc/wireguard/tuiport.conf"])
