@@ -17,15 +17,22 @@ TEST_LAB_SIZE = 3
 OWNER_FILE = "pytest-owner.pid"
 
 
-def _unique_lab_name() -> str:
-    """Name the test lab after this pytest process, so concurrent runs never collide."""
+def process_lab_name(prefix: str, variable: str) -> str:
+    """Name a lab ``prefix`` plus this pytest process's id in base 36, or ``$variable``.
+
+    Concurrent pytest runs then never share a lab.
+    """
     digits = string.digits + string.ascii_lowercase
     number = os.getpid() % 36**3
     suffix = ""
     for _ in range(3):
         number, remainder = divmod(number, 36)
         suffix = digits[remainder] + suffix
-    return os.environ.get("MUDMAP_TEST_LAB") or "t" + suffix
+    return os.environ.get(variable) or prefix + suffix
+
+
+def _unique_lab_name() -> str:
+    return process_lab_name("t", "MUDMAP_TEST_LAB")
 
 
 def _remove_stale_test_labs() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import string
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,19 +19,12 @@ from mudmap_tui.lab import paths as lab_paths
 from mudmap_tui.ssh.agent_channel import default_bundle
 from mudmap_tui.ssh.pool import ConnectionPool
 from mudmap_tui.store.db import open_database
-from tests.conftest import OWNER_FILE, lab_unavailable_reason
+from tests.conftest import OWNER_FILE, lab_unavailable_reason, process_lab_name
 from tests.ssh.conftest import trusting_pool
 
 
 def changes_lab_name() -> str:
-    """Name the lab "c" plus this pytest process's id in base 36, so concurrent runs differ."""
-    digits = string.digits + string.ascii_lowercase
-    number = os.getpid() % 36**3
-    suffix = ""
-    for _ in range(3):
-        number, remainder = divmod(number, 36)
-        suffix = digits[remainder] + suffix
-    return os.environ.get("MUDMAP_CHANGES_LAB") or "c" + suffix
+    return process_lab_name("c", "MUDMAP_CHANGES_LAB")
 
 
 @pytest.fixture(scope="module")

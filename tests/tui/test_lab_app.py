@@ -129,17 +129,7 @@ async def test_declined_diff_changes_nothing(running: tuple[MudmapApp, Pilot[Non
     app, pilot = running
     await select(pilot, app, "lab2", "interfaces")
     await wait_until(pilot, lambda: bool(table_names(app)), "lab2's interface rows")
-    app.query_one("#interfaces-table", InterfacesTable).focus()
-    await pilot.press("n")
-    await wait_until(pilot, lambda: type(app.screen).__name__ == "InterfaceFormScreen",
-                     "the interface form")
-    form = app.screen
-    form.query_one("#field-kind", Select).value = "bridge"
-    await pilot.pause()
-    form.query_one("#field-name", Input).value = "tuino0"
-    form.query_one("#submit", Button).press()
-    await wait_until(pilot, lambda: plan_dialog_ready(app),
-                     "the change's diff dialog")
+    await submit_bridge_form(pilot, app, "tuino0")
     assert "+ tuino0 (bridge)" in str(app.screen.body)  # type: ignore[attr-defined]
     app.screen.query_one("#cancel", Button).press()
     await pilot.pause()
@@ -427,6 +417,20 @@ async def test_conflict_reports_the_new_diff(running: tuple[MudmapApp, Pilot[Non
         assert applied.result == "conflict"
     finally:
         lab.run("lab3", ["ip", "link", "del", "tuicf0"], check=False)
+
+
+async def submit_bridge_form(pilot: Pilot[None], app: MudmapApp, name: str) -> None:
+    """Create bridge ``name`` with the Interfaces tab's form, up to the diff dialog."""
+    app.query_one("#interfaces-table", InterfacesTable).focus()
+    await pilot.press("n")
+    await wait_until(pilot, lambda: type(app.screen).__name__ == "InterfaceFormScreen",
+                     "the interface form")
+    form = app.screen
+    form.query_one("#field-kind", Select).value = "bridge"
+    await pilot.pause()
+    form.query_one("#field-name", Input).value = name
+    form.query_one("#submit", Button).press()
+    await wait_until(pilot, lambda: plan_dialog_ready(app), "the change's diff dialog")
 
 
 def plan_dialog_ready(app: MudmapApp) -> bool:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Checkbox, Input, Select
+from textual.widgets import Button, Checkbox, Input
 
 from mudmap_tui.changes import ChangeRunner
 from mudmap_tui.lab import Lab
@@ -14,9 +14,9 @@ from mudmap_tui.tui.app import MudmapApp
 from mudmap_tui.tui.widgets.tables import InterfacesTable
 from tests.tui.test_lab_app import (
     audit_entries,
-    plan_dialog_ready,
     running,
     select,
+    submit_bridge_form,
     wait_until,
 )
 from tests.tui.test_lab_drift import config_cell, op
@@ -35,18 +35,8 @@ async def test_form_bridge_persisted(running: tuple[MudmapApp, Pilot[None]],
     await wait_until(pilot, lambda: bool(app.query_one("#interfaces-table",
                                                        InterfacesTable).interfaces),
                      "lab3's interface rows")
-    app.query_one("#interfaces-table", InterfacesTable).focus()
     try:
-        await pilot.press("n")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "InterfaceFormScreen",
-                         "the interface form")
-        form = app.screen
-        form.query_one("#field-kind", Select).value = "bridge"
-        await pilot.pause()
-        form.query_one("#field-name", Input).value = "tuipst0"
-        form.query_one("#submit", Button).press()
-        await wait_until(pilot, lambda: plan_dialog_ready(app),
-                         "the change's diff dialog")
+        await submit_bridge_form(pilot, app, "tuipst0")
         dialog = app.screen
         dialog.query_one("#persist", Checkbox).value = True
         await wait_until(pilot, lambda: STANZA in dialog.body,  # type: ignore[attr-defined]
