@@ -296,11 +296,13 @@ def _sim_peer(
                 peer[key] = params[key]
         if params.get("endpoint"):
             peer["endpoint"] = _endpoint_text(params["endpoint"])
-        # Only whether a key is set: the diff and the state hash never carry the key.
+        # Whether a key is set and its fingerprint: the diff and the hash never carry the key.
         if "preshared_key" in params:
             peer["preshared_key_set"] = bool(params["preshared_key"])
+            peer["preshared_key_sha256"] = snapshot.key_fingerprint(params["preshared_key"])
         else:
             peer.setdefault("preshared_key_set", False)
+            peer.setdefault("preshared_key_sha256", None)
         if "allowed_ips" in params:
             warnings = _take_allowed_ips(params["name"], peer, peers)
         peers.append(peer)

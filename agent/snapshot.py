@@ -185,9 +185,23 @@ def _public_peer(peer: Dict[str, Any]) -> Dict[str, Any]:
     if isinstance(endpoint, list):
         # The snapshot keeps [host, port] for restoring; the diff shows wg's host:port text.
         view["endpoint"] = format_endpoint((endpoint[0], int(endpoint[1])))
-    # Only whether a key is set, so adding or removing one still changes the state hash.
-    view["preshared_key_set"] = bool(view.pop("preshared_key", None))
+    # Whether a key is set, and a fingerprint of it, so adding, removing or rotating one
+    # changes the diff and the state hash while the key itself stays on the device.
+    key = view.pop("preshared_key", None)
+    view["preshared_key_set"] = bool(key)
+    view["preshared_key_sha256"] = key_fingerprint(key)
     return view
+
+
+def key_fingerprint(key: Optional[str]) -> Optional[str]:
+    """Return the first 16 hex digits of the SHA-256 of a base64 key's bytes, or None."""
+    if not key:
+        return None
+    try:
+        raw = base64.b64decode(key, validate=True)
+    except (ValueError, TypeError):
+        raw = key.encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def public_view(entry: Entry) -> Entry:

@@ -192,7 +192,8 @@ def test_wireguard_peer_ops() -> None:
     (change,) = [c for c in entry["changes"] if c["field"] == "wireguard"]
     assert change["after"]["listen_port"] == 51821
     assert change["after"]["peers"] == [{"public_key": key, "allowed_ips": ["10.9.0.2/32"],
-                                         "preshared_key_set": False}]
+                                         "preshared_key_set": False,
+                                         "preshared_key_sha256": None}]
     assert "secret" not in repr(entry)
 
 
@@ -209,6 +210,30 @@ def test_preshared_key_shows_as_set_only() -> None:
     assert change["before"]["peers"][0]["preshared_key_set"] is False
     assert change["after"]["peers"][0]["preshared_key_set"] is True
     assert psk not in repr(entry) + changes.format_diff([entry])
+
+
+def test_rotated_preshared_key_shows_in_diff() -> None:
+    key = "A" * 43 + "="
+    old_psk = "B" * 43 + "="
+    new_psk = "C" * 43 + "="
+    before = [bridge("wg0", kind="wireguard", settings={}, wireguard={
+        "private_key": "secret", "listen_port": 51820, "fwmark": 0,
+        "peers": [{"public_key": key, "allowed_ips": [], "preshared_key": old_psk}]})]
+    rotated = changes.simulate(before, [
+        op("wg.peer.update", name="wg0", public_key=key, preshared_key=new_psk)])
+    (entry,) = changes.diff(before, rotated)
+    (change,) = [c for c in entry["changes"] if c["field"] == "wireguard"]
+    old_print = change["before"]["peers"][0]["preshared_key_sha256"]
+    new_print = change["after"]["peers"][0]["preshared_key_sha256"]
+    assert old_print is not None
+    assert new_print is not None
+    assert old_print != new_print
+    text = repr(entry) + changes.format_diff([entry])
+    assert old_psk not in text
+    assert new_psk not in text
+    same = changes.simulate(before, [
+        op("wg.peer.update", name="wg0", public_key=key, preshared_key=old_psk)])
+    assert changes.diff(before, same) == []
 
 
 def wireguard_with_peers(*peers: dict[str, Any]) -> list[dict[str, Any]]:
