@@ -62,7 +62,7 @@ def test_agent_invalid_params_exit_2() -> None:
                                -32602, {"kind": "invalid_params", "field": "mtu"})
     failure = agent_failure(error)
     assert failure.exit_status == 2
-    assert str(failure).startswith("edge1: invalid mtu 10")
+    assert str(failure).startswith("edge1: invalid --mtu 10")
     assert "correct the value" in str(failure)
 
 
