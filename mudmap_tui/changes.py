@@ -303,7 +303,7 @@ def change_failure(device: str, error: AgentCallError, ops: list[Any], *,
         message = message[:-len(ROLLED_BACK_SUFFIX)]
     match = FAILED_OP_RE.match(message)
     if match and (len(ops) == 1 or from_options):
-        # With one operation its position tells the user nothing, and the user never
+        # With one operation its position means nothing to the user, and the user never
         # listed the operations that the CLI built from options.
         message = message[match.end():]
         rolled_back = rolled_back and len(ops) > 1

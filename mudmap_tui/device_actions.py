@@ -180,7 +180,7 @@ class DeviceLink:
     ) -> Any:
         """Call an agent method; an agent error becomes DeviceCommandFailed.
 
-        With ``change`` a timeout says that the change may have been applied, because the
+        With ``change`` a timeout reports that the change may have been applied, because the
         request was sent and only the response is missing.
         """
         session = await self.session()

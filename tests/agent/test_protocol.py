@@ -107,7 +107,7 @@ def test_notification_gets_no_response(host_agent: AgentProcess) -> None:
 def test_deadline_overrun_is_timed_out(host_agent: AgentProcess) -> None:
     # A netlink dump takes far longer than a microsecond, but on a busy machine the worker
     # thread can still finish one before the dispatcher starts to wait. So the request is
-    # sent a few times, and a timed_out answer is expected among them.
+    # sent a few times, and a timed_out response is expected among them.
     responses = [host_agent.send_raw(request("interfaces.list", deadline=0.000001))
                  for _ in range(20)]
     timed_out = [response for response in responses if "error" in response]

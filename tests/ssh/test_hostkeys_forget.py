@@ -62,7 +62,7 @@ def test_forget_shared_address_with_force(known_hosts: HostKeyStore, tmp_path: P
     assert f"removed 1 key(s) for {ADDRESS}" in stdout
     assert f"lab3 uses {ADDRESS} too, so mudmap asks to accept the key again" in stdout
     assert known_hosts.lookup(ADDRESS, "", 22).host_keys == []
-    # Run again, nothing is left to remove, so nothing is said about lab3.
+    # Run again, nothing is left to remove, so the output does not mention lab3.
     assert main(["--db", db, "device", "forget-hostkey", "fake", "--force"]) == 0
     stdout = capsys.readouterr().out
     assert f"removed 0 key(s) for {ADDRESS}" in stdout

@@ -142,7 +142,7 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
         if known is not None:
             self._show_plan(known)
             return
-        # Until the device answers, the box cannot flip again, so it always matches the plan.
+        # Until the device responds, the box cannot flip again, so it always matches the plan.
         event.checkbox.disabled = True
         self.query_one("#apply", Button).disabled = True
         self.query_one("#plan-text", Static).update("asking the device for the plan…")
