@@ -747,6 +747,10 @@ class MudmapApp(App[None]):
     def _step_tab(self, step: int) -> None:
         tabs = self.query_one("#tabs", TabbedContent)
         index = TABS.index(self.active_tab)
+        # Focus leaves the old tab first. A focused widget that the switch hides makes
+        # Textual pick the next focusable widget itself, at a moment that can come after
+        # focus_active_tab; that was the Shell tab's input, which then took the next ].
+        self.set_focus(None)
         tabs.active = TABS[(index + step) % len(TABS)]
         # The tab's keys (n, e, d, space) belong to its table, so focus goes there.
         self.call_after_refresh(self.focus_active_tab)
