@@ -122,11 +122,11 @@ class PeerFormScreen(FormDialog[dict[str, Any] | None]):
         self._update_overlaps(self.value("allowed_ips"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        # Textual also calls FormDialog's handler (submit and cancel) after this one, so
+        # calling it here as well dismissed the dialog twice and popped the app's screen.
         if event.button.id == "generate":
             event.stop()
             self._generate()
-            return
-        super().on_button_pressed(event)
 
     def _generate(self) -> None:
         self.key_pair = wg_plan.generate_key_pair()

@@ -221,3 +221,18 @@ async def test_client_config_names_absolute_path(
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         await pilot.press("ctrl+s")
         assert f"Saved to {tmp_path / 'wg-client.conf'}" in text_of(app, "#save-status")
+
+
+@pytest.mark.parametrize(("button", "submitted"), [("submit", True), ("cancel", False)])
+async def test_peer_form_buttons_dismiss_once(button: str, submitted: bool) -> None:
+    app = DialogApp(PeerFormScreen("lab1", INTERFACE))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        fill(app, public_key=NEW.public_key, allowed_ips="10.8.0.9/32")
+        await pilot.pause()
+        await pilot.click(f"#{button}")
+        await pilot.pause()
+        # A second dismiss would pop the app's own screen and end the app with an error.
+        assert app.is_running
+        assert not isinstance(app.screen, PeerFormScreen)
+    assert len(app.results) == 1
+    assert (app.results[0] is not None) == submitted
