@@ -107,3 +107,37 @@ def check_change(device: str, name: str, path: SessionPath, risks: list[str]) ->
         f"cut the device off; add --force to apply it anyway, and the guard rolls it back "
         f"unless a new SSH connection confirms it within --confirm-timeout seconds"
     )
+
+
+def ops_risks(path: SessionPath, ops: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """List, per interface that carries the session, what in ``ops`` can cut it.
+
+    The app's change dialogs use this, so a change made there gets the CLI's check.
+    """
+    risks: dict[str, list[str]] = {}
+    for op in ops:
+        params = op.get("params") or {}
+        name = str(params.get("name", ""))
+        if name not in path.carriers:
+            continue
+        method = op.get("method")
+        if method == "interfaces.update":
+            found = update_risks(path, params, [])
+        elif method == "addresses.remove":
+            found = [f"removing {params.get('address')}"]
+        elif method in ("interfaces.delete", "wg.delete"):
+            found = ["deleting it"]
+        else:
+            found = []
+        if found:
+            risks.setdefault(name, []).extend(found)
+    return risks
+
+
+def risk_text(device: str, path: SessionPath, risks: dict[str, list[str]]) -> str:
+    """Describe the risks of :func:`ops_risks` in one sentence per interface."""
+    return " ".join(
+        f"{name} carries the SSH session to {device} ({path.carriers[name]}), so "
+        f"{' and '.join(found)} can cut the device off."
+        for name, found in risks.items()
+    )

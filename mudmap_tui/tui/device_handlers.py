@@ -130,6 +130,7 @@ class DeviceHandlers:
             if not plan.diff:
                 self.app.notify(f"{device}: {title}: nothing to change")
                 return
+            danger, typed = await self._session_risk(device, ops)
 
             async def replan(persist: bool) -> Plan:
                 return await runner.plan(device, ops, persist=persist)
@@ -140,10 +141,31 @@ class DeviceHandlers:
 
             self.open_dialog("change_plan", "ChangePlanScreen",
                              (f"Apply to {device}: {title}?", plan, replan, DEFAULT_TIMEOUT,
-                              device), chosen)
+                              device, danger, typed), chosen)
 
         self.app.notify(f"{device}: planning {title}…", timeout=3)
         self.app.run_worker(plan_job(), group="actions", exit_on_error=False)
+
+    async def _session_risk(self, device: str,
+                            ops: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+        """Return why ``ops`` can cut the app's session, and the name to type, or Nones.
+
+        The CLI rejects such a change without --force; the app asks for the name instead.
+        """
+        from mudmap_tui import lockout
+        from mudmap_tui.device_actions import DeviceLink
+
+        try:
+            host = self.app.pool.device(device).host
+            path = await lockout.session_path(DeviceLink(self.app.pool, device), host)
+        except Exception as error:  # the guard still rolls a cut-off change back
+            log.info("%s: reading the session's path failed: %s", device, error,
+                     extra={"device": device, "operation": "lockout check"})
+            return None, None
+        risks = lockout.ops_risks(path, ops)
+        if not risks:
+            return None, None
+        return lockout.risk_text(device, path, risks), next(iter(risks))
 
     def apply_plan(self, runner: ChangeRunner, plan: Plan, title: str,
                    refresh_tab: str, timeout: float = DEFAULT_TIMEOUT) -> None:

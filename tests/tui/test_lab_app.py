@@ -387,6 +387,26 @@ async def test_up_key_sets_interface_up(running: tuple[MudmapApp, Pilot[None]],
         lab.run("lab3", ["ip", "link", "del", "tuiup0"], check=False)
 
 
+async def test_uplink_down_needs_typed_name(running: tuple[MudmapApp, Pilot[None]],
+                                           lab: Lab) -> None:
+    app, pilot = running
+    await select(pilot, app, "lab3", "interfaces")
+    await wait_until(pilot, lambda: "eth0" in table_names(app), "eth0 in the table")
+    table = app.query_one("#interfaces-table", InterfacesTable)
+    table.focus()
+    table.move_cursor(row=table.get_row_index("eth0"))
+    await pilot.press("d")
+    await wait_until(pilot, lambda: plan_dialog_ready(app), "the change's diff dialog")
+    danger = str(app.screen.query_one("#danger").render())
+    assert "eth0 carries the SSH session to lab3" in danger
+    assert "setting it down" in danger
+    assert app.screen.query_one("#apply", Button).disabled
+    app.screen.query_one("#cancel", Button).press()
+    await pilot.pause()
+    link = json.loads(lab.run("lab3", ["ip", "-j", "link", "show", "eth0"]).stdout)
+    assert "UP" in link[0]["flags"]
+
+
 async def test_conflict_reports_the_new_diff(running: tuple[MudmapApp, Pilot[None]],
                                             lab: Lab) -> None:
     app, pilot = running

@@ -68,9 +68,14 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
     """
 
     def __init__(self, title: str, plan: Plan, replan: Replan, timeout: float,
-                 device: str) -> None:
+                 device: str, danger: str | None = None, typed: str | None = None) -> None:
+        """:param danger: why the change can cut the app's own session to the device
+        :param typed: text the user must type before Apply works, with ``danger``
+        """
         super().__init__()
         self.title_text = title
+        self.danger = danger
+        self.typed = typed
         self.plan = plan
         self.plans: dict[bool, Plan] = {plan.persist: plan}
         self.replan = replan
@@ -94,6 +99,12 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
                 yield Static(styled_diff(self.body), id="plan-text")
             yield Static(self._guard_text(), id="guard-text", classes="dialog-body",
                          markup=False)
+            if self.danger and self.typed:
+                yield Static(f"{ERROR_MARK} {self.danger} Type {self.typed} to apply it "
+                             "anyway.", id="danger", classes="field-error", markup=False)
+                with Horizontal(classes="field-row"):
+                    yield Label(f"Type {self.typed}", classes="field-label")
+                    yield Input(placeholder=self.typed, id="typed", compact=True)
             yield MarkedCheckbox("Persist: also write the device's configuration files",
                                  self.plan.persist, id="persist", compact=True)
             with Horizontal(classes="field-row"):
@@ -104,7 +115,8 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
             yield error
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Apply", id="apply", variant="error", compact=True)
+                yield Button("Apply", id="apply", variant="error", compact=True,
+                             disabled=bool(self.typed))
 
     def on_mount(self) -> None:
         self.query_one("#cancel").focus()
@@ -119,8 +131,16 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
         error.update(f"{ERROR_MARK} {message}" if message else "")
         error.display = bool(message)
 
+    def _typed_ok(self) -> bool:
+        if not self.typed:
+            return True
+        return self.query_one("#typed", Input).value == self.typed
+
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        if event.input.id == "typed":
+            self.query_one("#apply", Button).disabled = not self._typed_ok()
+            return
         try:
             parse_timeout(event.value)
         except ValueError as error:
@@ -170,7 +190,7 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
         if checkbox.value != plan.persist:
             with checkbox.prevent(Checkbox.Changed):
                 checkbox.value = plan.persist
-        self.query_one("#apply", Button).disabled = False
+        self.query_one("#apply", Button).disabled = not self._typed_ok()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -180,7 +200,7 @@ class ChangePlanScreen(Dialog["ApplyChoice | None"]):
             self.action_cancel()
 
     def _apply(self) -> None:
-        if self.query_one("#apply", Button).disabled:
+        if self.query_one("#apply", Button).disabled or not self._typed_ok():
             return
         try:
             timeout = parse_timeout(self.query_one("#timeout", Input).value)

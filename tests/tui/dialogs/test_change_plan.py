@@ -145,6 +145,25 @@ async def test_timeout_nan_rejected() -> None:
         assert "invalid timeout 'nan'" in text_of(app, "#plan-error")
 
 
+async def test_session_risk_needs_typed_name() -> None:
+    danger = "eth0 carries the SSH session to lab1 (it has the device's address 192.0.2.1)"
+    app = DialogApp(ChangePlanScreen("Apply to lab1: set eth0 down?", plan_for(False),
+                                     Replanner(), 60.0, "lab1", danger, "eth0"))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        apply = app.screen.query_one("#apply", Button)
+        assert "Type eth0 to apply it anyway" in text_of(app, "#danger")
+        assert apply.disabled
+        app.screen.query_one("#typed", Input).value = "eth"
+        await pilot.pause()
+        assert apply.disabled
+        app.screen.query_one("#typed", Input).value = "eth0"
+        await pilot.pause()
+        assert not apply.disabled
+        apply.press()
+        await pilot.pause()
+    assert len(app.results) == 1
+
+
 async def test_escape_cancels_change() -> None:
     replan = Replanner()
     app = DialogApp(dialog(replan))
