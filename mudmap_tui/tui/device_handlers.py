@@ -150,7 +150,7 @@ class DeviceHandlers:
                             ops: list[dict[str, Any]]) -> tuple[str | None, str | None]:
         """Return why ``ops`` can cut the app's session, and the name to type, or Nones.
 
-        The CLI rejects such a change without --force; the app asks for the name instead.
+        The CLI rejects such a change without --force; the app requires the name instead.
         """
         from mudmap_tui import lockout
         from mudmap_tui.device_actions import DeviceLink
