@@ -152,6 +152,7 @@ ACTIONS: tuple[Action, ...] = (
     _a("shell.leave", "escape", "Leave: the command line, for the output and ] [ tab keys",
        "shell", show=False),
     # Backups of the selected device.
+    _a("backup.take", "b", "Backup: take a backup of the selected device now", "backups"),
     _a("backup.mark", "space", "Mark: mark a backup to compare", "backups"),
     _a("backup.diff", "d", "Diff: compare two backups", "backups"),
 )

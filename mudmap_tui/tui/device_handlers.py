@@ -495,6 +495,12 @@ class DeviceHandlers:
 
     # Backups.
 
+    def do_backup_take(self) -> None:
+        """Back up the selected device: the Backups tab's own b, which ignores tree marks."""
+        name = self.need_device()
+        if name is not None:
+            self._backup(name)
+
     def do_backup_now(self) -> None:
         names, hidden = self.bulk_names()
         if not names:
@@ -701,6 +707,10 @@ class DeviceHandlers:
             return None
         table = self.app.query_one("#wireguard-table", WireGuardTable)
         key = table.selected_key
+        if not table.details:
+            self.app.notify(f"{name} has no WireGuard interface; create one in the Interfaces "
+                            "tab with n and kind wireguard", severity="warning")
+            return None
         if key is None or key not in table.details:
             self.app.notify("select a WireGuard interface or peer first", severity="warning")
             return None
@@ -803,7 +813,12 @@ class DeviceHandlers:
         units = sorted(table.marked) if table.marked else (
             [table.selected_key] if table.selected_key else [])
         if not units:
-            self.app.notify("select a service in the table first", severity="warning")
+            unsupported = self.app.fleet.status(name).extras.get("services.unsupported")
+            if unsupported:
+                self.app.notify(f"{name}: services are not available: {unsupported}",
+                                severity="warning")
+            else:
+                self.app.notify("select a service in the table first", severity="warning")
             return
         if len(units) == 1:
             self.call_agent(name, f"{verb} {units[0]}", f"services.{verb}", {"name": units[0]},

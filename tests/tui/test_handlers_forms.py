@@ -198,3 +198,29 @@ async def test_wgquick_read_failure_shown(tmp_path: Path) -> None:
         title = str(app.query_one("#wgquick-title", Static).render())
         assert title.endswith("cannot be read: core1: permission denied")
         assert app.query_one("#wgquick-table", WgQuickTable).row_count == 0
+
+
+async def test_empty_wireguard_tab_points_to_interfaces(tmp_path: Path) -> None:
+    app = snapshot_app(tmp_path)
+    app.fleet.set_extra("core1", "wireguard", 0.0, {"interfaces": [], "configs": [],
+                                                    "configs_error": None})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tab(pilot, app, "wireguard")
+        shown: list[str] = []
+        app.notify = lambda message, **options: shown.append(message)  # type: ignore[method-assign]
+        await pilot.press("n")
+        await pilot.pause()
+        assert shown == ["core1 has no WireGuard interface; create one in the Interfaces tab "
+                         "with n and kind wireguard"]
+
+
+async def test_service_key_without_systemd_says_why(tmp_path: Path) -> None:
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tab(pilot, app, "services")
+        app.fleet.status("core1").extras["services.unsupported"] = "systemd is not running"
+        shown: list[str] = []
+        app.notify = lambda message, **options: shown.append(message)  # type: ignore[method-assign]
+        await pilot.press("s")
+        await pilot.pause()
+        assert shown == ["core1: services are not available: systemd is not running"]

@@ -514,6 +514,8 @@ async def test_backup_now_then_diff(running: tuple[MudmapApp, Pilot[None]],
     await wait_until(pilot, lambda: table.row_count == before + 1, "the first backup row")
     lab.run("lab2", ["sh", "-c", "echo '# tui test' >> /etc/network/interfaces"])
     try:
+        # The Backups table's own b takes the second one.
+        table.focus()
         await pilot.press("b")
         await wait_until(pilot, lambda: table.row_count == before + 2,
                          "the second backup row")

@@ -77,6 +77,14 @@ class FormDialog(Dialog[ResultT]):
         event.stop()
         self.action_submit()
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Hide the field's error once its value changes; the next submit checks it again."""
+        field = (event.input.id or "").removeprefix("field-")
+        for widget in self.query(f"#error-{field}"):
+            if isinstance(widget, Static) and widget.display:
+                widget.update("")
+                widget.display = False
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "submit":
             event.stop()
