@@ -220,8 +220,11 @@ def _sim_wg_create(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> 
     _sim_create(state, dict(params, kind="wireguard"))
 
 
-def _sim_update(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:
+def _sim_update(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> List[str]:
     entry = _get(state, params["name"])
+    notes = []
+    if params.get("state") == "down" and entry.get("admin_state") != "down":
+        notes = _ipv6_dropped_on_down(params["name"], _addresses(entry))
     for key, field in (("mtu", "mtu"), ("mac", "mac"), ("state", "admin_state")):
         if params.get(key) is not None:
             entry[field] = params[key]
@@ -231,6 +234,34 @@ def _sim_update(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> Non
         moved = dict(entry, name=params["new_name"])
         state[params["name"]] = {"name": params["name"], "exists": False}
         state[params["new_name"]] = moved
+    return notes
+
+
+def _ipv6_dropped_on_down(name: str, addresses: List[str]) -> List[str]:
+    """Warn that Linux removes a link's global IPv6 addresses when it goes down.
+
+    It keeps them only with net.ipv6.conf.all or .NAME.keep_addr_on_down set, and setting
+    the link up again does not bring static ones back.
+    """
+    global_v6 = [a for a in addresses if ":" in a and not a.lower().startswith("fe80:")]
+    if not global_v6 or _keeps_ipv6_on_down(name):
+        return []
+    return [
+        "setting %s down removes its IPv6 addresses %s, and setting it up again does not "
+        "restore them; re-add them, or set net.ipv6.conf.%s.keep_addr_on_down=1 first"
+        % (name, ", ".join(global_v6), name)
+    ]
+
+
+def _keeps_ipv6_on_down(name: str) -> bool:
+    for scope in ("all", name):
+        try:
+            with open("/proc/sys/net/ipv6/conf/%s/keep_addr_on_down" % scope) as handle:
+                if int(handle.read().strip() or 0) > 0:
+                    return True
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 def _sim_delete(state: Dict[str, snapshot.Entry], params: Dict[str, Any]) -> None:

@@ -342,3 +342,22 @@ def test_state_hash_sees_mtu_change(before: list[dict[str, Any]], mtu: int) -> N
     assume(before and before[0]["mtu"] != mtu)
     changed = [dict(before[0], mtu=mtu), *before[1:]]
     assert snapshot.state_hash(changed) != snapshot.state_hash(before)
+
+
+def test_down_warns_ipv6_addresses_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(changes, "_keeps_ipv6_on_down", lambda name: False)
+    before = [bridge("br7", addresses=["192.0.2.77/24", "2001:db8::77/64", "fe80::1/64"])]
+    warnings: list[str] = []
+    changes.simulate(before, [op("interfaces.update", name="br7", state="down")], warnings)
+    assert warnings == [
+        "setting br7 down removes its IPv6 addresses 2001:db8::77/64, and setting it up again "
+        "does not restore them; re-add them, or set net.ipv6.conf.br7.keep_addr_on_down=1 "
+        "first"]
+    monkeypatch.setattr(changes, "_keeps_ipv6_on_down", lambda name: True)
+    kept: list[str] = []
+    changes.simulate(before, [op("interfaces.update", name="br7", state="down")], kept)
+    assert kept == []
+    only_v4: list[str] = []
+    changes.simulate([bridge("br8")], [op("interfaces.update", name="br8", state="down")],
+                     only_v4)
+    assert only_v4 == []

@@ -211,3 +211,22 @@ async def test_plan_shows_allowed_ip_move(changes_lab: Lab, runner: ChangeRunner
     allowed = wg_lines(changes_lab, wireguard, "allowed-ips")
     assert allowed[holder] == "10.94.1.0/24"
     assert allowed[taker] == "10.94.0.2/32"
+
+
+async def test_plan_warns_ipv6_lost_on_down(changes_lab: Lab, runner: ChangeRunner) -> None:
+    for argv in (["ip", "link", "add", "brv6", "type", "bridge"],
+                 ["ip", "link", "set", "brv6", "up"],
+                 ["ip", "address", "add", "fd00:77::1/64", "dev", "brv6", "nodad"]):
+        changes_lab.run(DEVICE, argv)
+    try:
+        plan = await runner.plan(DEVICE, [op("interfaces.update", name="brv6", state="down")])
+        assert len(plan.warnings) == 1
+        assert plan.warnings[0].startswith(
+            "setting brv6 down removes its IPv6 addresses fd00:77::1/64")
+        # The kernel really drops the address, which is what the warning says.
+        changes_lab.run(DEVICE, ["ip", "link", "set", "brv6", "down"])
+        changes_lab.run(DEVICE, ["ip", "link", "set", "brv6", "up"])
+        shown = changes_lab.run(DEVICE, ["ip", "-6", "address", "show", "dev", "brv6"]).stdout
+        assert "fd00:77::1" not in shown
+    finally:
+        changes_lab.run(DEVICE, ["ip", "link", "del", "brv6"], check=False)
