@@ -197,15 +197,27 @@ def test_wireguard_peer_ops() -> None:
     assert "secret" not in repr(entry)
 
 
-def test_preshared_key_shows_as_set_only() -> None:
-    key = "A" * 43 + "="
-    psk = "B" * 43 + "="
-    before = [bridge("wg0", kind="wireguard", settings={}, wireguard={
+PEER_KEY = "A" * 43 + "="
+
+
+def one_peer(preshared_key: str | None) -> list[dict[str, Any]]:
+    """Return wg0 with one peer, PEER_KEY, that has ``preshared_key``."""
+    return [bridge("wg0", kind="wireguard", settings={}, wireguard={
         "private_key": "secret", "listen_port": 51820, "fwmark": 0,
-        "peers": [{"public_key": key, "allowed_ips": [], "preshared_key": None}]})]
+        "peers": [{"public_key": PEER_KEY, "allowed_ips": [],
+                   "preshared_key": preshared_key}]})]
+
+
+def set_preshared_key(before: list[dict[str, Any]], psk: str) -> list[dict[str, Any]]:
+    """Return the diff entries of giving PEER_KEY the preshared key ``psk``."""
     after = changes.simulate(before, [
-        op("wg.peer.update", name="wg0", public_key=key, preshared_key=psk)])
-    (entry,) = changes.diff(before, after)
+        op("wg.peer.update", name="wg0", public_key=PEER_KEY, preshared_key=psk)])
+    return changes.diff(before, after)
+
+
+def test_preshared_key_shows_as_set_only() -> None:
+    psk = "B" * 43 + "="
+    (entry,) = set_preshared_key(one_peer(None), psk)
     (change,) = [c for c in entry["changes"] if c["field"] == "wireguard"]
     assert change["before"]["peers"][0]["preshared_key_set"] is False
     assert change["after"]["peers"][0]["preshared_key_set"] is True
@@ -213,15 +225,10 @@ def test_preshared_key_shows_as_set_only() -> None:
 
 
 def test_rotated_preshared_key_shows_in_diff() -> None:
-    key = "A" * 43 + "="
     old_psk = "B" * 43 + "="
     new_psk = "C" * 43 + "="
-    before = [bridge("wg0", kind="wireguard", settings={}, wireguard={
-        "private_key": "secret", "listen_port": 51820, "fwmark": 0,
-        "peers": [{"public_key": key, "allowed_ips": [], "preshared_key": old_psk}]})]
-    rotated = changes.simulate(before, [
-        op("wg.peer.update", name="wg0", public_key=key, preshared_key=new_psk)])
-    (entry,) = changes.diff(before, rotated)
+    before = one_peer(old_psk)
+    (entry,) = set_preshared_key(before, new_psk)
     (change,) = [c for c in entry["changes"] if c["field"] == "wireguard"]
     old_print = change["before"]["peers"][0]["preshared_key_sha256"]
     new_print = change["after"]["peers"][0]["preshared_key_sha256"]
@@ -231,9 +238,7 @@ def test_rotated_preshared_key_shows_in_diff() -> None:
     text = repr(entry) + changes.format_diff([entry])
     assert old_psk not in text
     assert new_psk not in text
-    same = changes.simulate(before, [
-        op("wg.peer.update", name="wg0", public_key=key, preshared_key=old_psk)])
-    assert changes.diff(before, same) == []
+    assert set_preshared_key(before, old_psk) == []
 
 
 def wireguard_with_peers(*peers: dict[str, Any]) -> list[dict[str, Any]]:

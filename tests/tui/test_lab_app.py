@@ -255,16 +255,25 @@ async def test_history_per_device_with_search(running: tuple[MudmapApp, Pilot[No
     assert field.value != "echo second"
 
 
+async def wait_for_state(pilot: Pilot[None], app: MudmapApp, device: str,
+                         state: DeviceState) -> None:
+    await wait_until(pilot, lambda: app.fleet.status(device).state is state,
+                     f"{device} {state.word}")
+
+
+async def select_online(pilot: Pilot[None], app: MudmapApp, device: str) -> None:
+    """Select ``device`` on the Overview tab and wait until the app shows it online."""
+    await select(pilot, app, device, "overview")
+    await wait_for_state(pilot, app, device, DeviceState.ONLINE)
+
+
 async def test_stopped_sshd_shows_offline_and_recovers(
         running: tuple[MudmapApp, Pilot[None]], lab: Lab) -> None:
     app, pilot = running
-    await select(pilot, app, "lab2", "overview")
-    await wait_until(pilot, lambda: app.fleet.status("lab2").state is DeviceState.ONLINE,
-                     "lab2 online")
+    await select_online(pilot, app, "lab2")
     lab.stop_sshd("lab2")
     try:
-        await wait_until(pilot, lambda: app.fleet.status("lab2").state is DeviceState.OFFLINE,
-                         "lab2 offline")
+        await wait_for_state(pilot, app, "lab2", DeviceState.OFFLINE)
         assert app.fleet.status("lab2").reason
         # Keys still work while the device is down.
         await pilot.press("right_square_bracket")
@@ -272,33 +281,24 @@ async def test_stopped_sshd_shows_offline_and_recovers(
         assert "offline" in str(app.query_one("#data-age").render())
     finally:
         lab.start_sshd("lab2")
-    await wait_until(pilot, lambda: app.fleet.status("lab2").state is DeviceState.ONLINE,
-                     "lab2 online again")
+    await wait_for_state(pilot, app, "lab2", DeviceState.ONLINE)
 
 
 async def test_jump_host_down_marks_dependents(
         running: tuple[MudmapApp, Pilot[None]], lab: Lab) -> None:
     app, pilot = running
-    await select(pilot, app, "lab-inner", "overview")
-    await wait_until(pilot, lambda: app.fleet.status("lab-inner").state is DeviceState.ONLINE,
-                     "lab-inner online")
-    await select(pilot, app, "lab1", "overview")
-    await wait_until(pilot, lambda: app.fleet.status("lab1").state is DeviceState.ONLINE,
-                     "lab1 online")
+    await select_online(pilot, app, "lab-inner")
+    await select_online(pilot, app, "lab1")
     lab.stop_sshd("lab1")
     try:
-        await wait_until(pilot, lambda: app.fleet.status("lab1").state is DeviceState.OFFLINE,
-                         "lab1 offline")
-        # lab-inner is not selected and the sweep is off: only its jump host's change
+        await wait_for_state(pilot, app, "lab1", DeviceState.OFFLINE)
+        # lab-inner is not selected and the sweep is off, so only its jump host's change
         # can have checked it.
-        await wait_until(
-            pilot, lambda: app.fleet.status("lab-inner").state is DeviceState.UNREACHABLE,
-            "lab-inner unreachable behind lab1")
+        await wait_for_state(pilot, app, "lab-inner", DeviceState.UNREACHABLE)
         assert app.fleet.status("lab-inner").reason == "jump host lab1 is offline"
     finally:
         lab.start_sshd("lab1")
-    await wait_until(pilot, lambda: app.fleet.status("lab-inner").state is DeviceState.ONLINE,
-                     "lab-inner online again with lab1")
+    await wait_for_state(pilot, app, "lab-inner", DeviceState.ONLINE)
 
 
 async def test_unknown_host_key_accepted_through_dialog(lab: Lab, tmp_path: Path) -> None:
