@@ -38,8 +38,8 @@ NAME_RE = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
 NAME_RULE = "wg-quick rejects the name: use 1 to 15 letters, digits or _ = + . -"
 # wg(8) reads a key as 44 characters of base64 that end in '=' and decode to 32 bytes.
 KEY_RE = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$")
-# What an unknown key may look like to be shown as it is, such as X-Provisioned-By. A
-# 43-character base64 key, or a key line with a mistyped separator, never matches.
+# Pattern of an unknown key name that messages may quote, such as X-Provisioned-By. A
+# base64 key, or a key line with a mistyped separator, never matches it.
 SHOWN_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 
 
@@ -298,9 +298,9 @@ def _section_kind(number: int, stripped: str) -> str:
 def describe_line(raw: str) -> str:
     """Name a line for a message by the wg-quick key it starts with, never by what follows.
 
-    A mistyped line such as ``PrivateKey: KEY`` or ``PresharedKey KEY`` carries a secret
-    after its key, and a symlinked file may be any file on the device, so a line that does
-    not start with a known key is named by its number alone.
+    A mistyped line such as ``PrivateKey: KEY`` carries a secret after its key. A symlinked
+    file may be any file on the device. So a line that does not start with a known key is
+    named by its number alone.
     """
     match = re.match(r"[A-Za-z]+", raw.strip())
     key = CANONICAL_KEYS.get(match.group(0).lower()) if match else None

@@ -1,4 +1,4 @@
-"""What a device's log reads from, for the CLI's ``logs`` and the app's Logs tab."""
+"""Default log source of a device, for the CLI's ``logs`` and the app's Logs tab."""
 
 from __future__ import annotations
 

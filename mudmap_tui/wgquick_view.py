@@ -50,11 +50,13 @@ def config_text(config: dict[str, Any]) -> str:
         lines.append("Fix the file; wg-quick rejects it as it is.")
     if "addresses" not in config:
         return "\n".join(lines)
+
     if config.get("duplicate_peers"):
         lines.append("Duplicate peers (wg merges their sections): "
                      + ", ".join(config["duplicate_peers"]))
     if config.get("unknown_keys"):
         lines.append("Keys wg-quick does not know: " + ", ".join(config["unknown_keys"]))
+
     lines += ["", "[Interface]"]
     settings = [
         ("Address", ", ".join(config.get("addresses") or [])),
@@ -69,6 +71,7 @@ def config_text(config: dict[str, Any]) -> str:
     lines += [f"  {key} = {value}" for key, value in settings if value not in (None, "")]
     for hook, commands in (config.get("hooks") or {}).items():
         lines += [f"  {hook} = {command}" for command in commands]
+
     for peer in config.get("peers") or []:
         lines += ["", "[Peer]", f"  PublicKey = {peer.get('public_key')}"]
         peer_settings = [
@@ -79,4 +82,5 @@ def config_text(config: dict[str, Any]) -> str:
         ]
         lines += [f"  {key} = {value}" for key, value in peer_settings
                   if value not in (None, "")]
+
     return "\n".join(lines)

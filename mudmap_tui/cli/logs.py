@@ -62,11 +62,12 @@ def tail_params(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     if args.list_files:
-        given = [option for option, value in (("--file", args.file), ("--unit", args.unit),
-                                              ("--since", args.since)) if value]
-        if given:
+        reading_options = {"--file": args.file, "--unit": args.unit, "--since": args.since}
+        extra_options = [option for option, value in reading_options.items() if value]
+        if extra_options:
             raise UsageError(f"--list-files lists the files and reads none, so it takes no "
-                             f"{', '.join(given)}; run the command once without --list-files")
+                             f"{', '.join(extra_options)}; run the command once without "
+                             "--list-files")
         return list_files(args)
     result = call_agent(args, args.device, "journal.tail", tail_params(args))
     if args.json:

@@ -747,9 +747,8 @@ class MudmapApp(App[None]):
     def _step_tab(self, step: int) -> None:
         tabs = self.query_one("#tabs", TabbedContent)
         index = TABS.index(self.active_tab)
-        # Focus leaves the old tab first. A focused widget that the switch hides makes
-        # Textual pick the next focusable widget itself, at a moment that can come after
-        # focus_active_tab; that was the Shell tab's input, which then took the next ].
+        # Focus leaves the old tab first, because Textual refocuses a hidden focused widget
+        # itself, sometimes after focus_active_tab, and picked the Shell tab's input.
         self.set_focus(None)
         tabs.active = TABS[(index + step) % len(TABS)]
         # The tab's keys (n, e, d, space) belong to its table, so focus goes there.

@@ -223,7 +223,7 @@ async def test_plan_warns_ipv6_lost_on_down(changes_lab: Lab, runner: ChangeRunn
         assert len(plan.warnings) == 1
         assert plan.warnings[0].startswith(
             "setting brv6 down removes its IPv6 addresses fd00:77::1/64")
-        # The kernel really drops the address, which is what the warning says.
+        # The kernel really drops the address, as the warning states.
         changes_lab.run(DEVICE, ["ip", "link", "set", "brv6", "down"])
         changes_lab.run(DEVICE, ["ip", "link", "set", "brv6", "up"])
         shown = changes_lab.run(DEVICE, ["ip", "-6", "address", "show", "dev", "brv6"]).stdout
